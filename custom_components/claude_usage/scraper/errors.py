@@ -1,0 +1,29 @@
+"""The one exception type the scraper raises for a failure it can name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .protocol import PROTOCOL_VERSION, ErrorCode, Status
+
+
+class ScraperError(Exception):
+    """A failure with an error code from the contract; becomes the JSON error result."""
+
+    def __init__(
+        self, code: ErrorCode, message: str, *, retry_after: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+    def to_result(self) -> dict[str, Any]:
+        """Return the error as the JSON object printed on stdout."""
+        return {
+            "status": Status.ERROR.value,
+            "protocol": PROTOCOL_VERSION,
+            "error": self.code.value,
+            "message": self.message,
+            "retry_after": self.retry_after,
+        }

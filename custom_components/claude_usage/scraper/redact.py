@@ -1,0 +1,46 @@
+"""Keeps session keys out of everything the scraper writes to stderr."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+_KEY_PATTERN = re.compile(r"sk-ant-[A-Za-z0-9_\-]{4,}")
+_REDACTED = "**REDACTED**"
+
+
+class Secrets:
+    """The secrets of this run; anything shown to a person passes through `redact`."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+
+    def add(self, value: str | None) -> None:
+        """Remember a secret (ignored when empty)."""
+        if value:
+            self._values.add(value)
+
+    def redact(self, text: str) -> str:
+        """Return `text` with every known secret, and anything shaped like a key, hidden."""
+        for value in self._values:
+            text = text.replace(value, _REDACTED)
+        return _KEY_PATTERN.sub(_REDACTED, text)
+
+
+class _RedactingFormatter(logging.Formatter):
+    def __init__(self, secrets: Secrets) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+        self._secrets = secrets
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._secrets.redact(super().format(record))
+
+
+def setup_logging(secrets: Secrets) -> None:
+    """Send log records, redacted, to stderr (stdout carries only the JSON result)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_RedactingFormatter(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
