@@ -21,18 +21,20 @@ WEEKLY_RESET = "2026-08-27T09:00:00.261832+00:00"
 DOLLAR_FIELDS = {"limit_dollars": None, "used_dollars": None, "remaining_dollars": None}
 
 
+KINDS = {"session": "session", "weekly": "weekly_all"}
+
+
 def window(
     key: str,
-    kind: str,
     model: str | None,
     utilization: float | None,
     remaining: float | None,
     resets_at: str | None,
 ) -> dict[str, Any]:
-    """Build an expected window, every field spelled out."""
+    """Build an expected window; its kind follows from the key, as in the contract."""
     return {
         "key": key,
-        "kind": kind,
+        "kind": KINDS.get(key, "weekly_scoped"),
         "model": model,
         "utilization": utilization,
         "remaining": remaining,
@@ -61,9 +63,31 @@ def limit(
     return entry | extra
 
 
-SESSION_16 = window("session", "session", None, 16.0, 84.0, SESSION_RESET)
-WEEKLY_42 = window("weekly", "weekly_all", None, 42.0, 58.0, WEEKLY_RESET)
-SONNET_31 = window("weekly_sonnet", "weekly_scoped", "Sonnet", 31.0, 69.0, WEEKLY_RESET)
+# The three windows of ARCHITECTURE.md's `poll` example, written out in full.
+SESSION_16 = {
+    "key": "session",
+    "kind": "session",
+    "model": None,
+    "utilization": 16.0,
+    "remaining": 84.0,
+    "resets_at": SESSION_RESET,
+}
+WEEKLY_42 = {
+    "key": "weekly",
+    "kind": "weekly_all",
+    "model": None,
+    "utilization": 42.0,
+    "remaining": 58.0,
+    "resets_at": WEEKLY_RESET,
+}
+SONNET_31 = {
+    "key": "weekly_sonnet",
+    "kind": "weekly_scoped",
+    "model": "Sonnet",
+    "utilization": 31.0,
+    "remaining": 69.0,
+    "resets_at": WEEKLY_RESET,
+}
 EXTRA_USD = {"enabled": True, "used": 3.47, "limit": 20.5, "utilization": 16.93, "currency": "USD"}
 
 # The mid-2026 shape: per-model legacy fields null, the figures in `limits[]`, plus `spend`.
@@ -149,13 +173,10 @@ USAGE_IDLE: dict[str, Any] = {
                 "usage_percent": 7.0,
                 "reset_time": "2025-10-01T14:00:00.500000+00:00",
                 "windows": [
-                    window(
-                        "session", "session", None, 7.0, 93.0, "2025-10-01T14:00:00.500000+00:00"
-                    ),
-                    window("weekly", "weekly_all", None, 23.0, 77.0, "2025-10-05T09:00:00+00:00"),
+                    window("session", None, 7.0, 93.0, "2025-10-01T14:00:00.500000+00:00"),
+                    window("weekly", None, 23.0, 77.0, "2025-10-05T09:00:00+00:00"),
                     window(
                         "weekly_opus",
-                        "weekly_scoped",
                         "Opus",
                         3.0,
                         97.0,
@@ -174,7 +195,7 @@ USAGE_IDLE: dict[str, Any] = {
                 "windows": [
                     SESSION_16,
                     WEEKLY_42,
-                    window("weekly_opus_4_5", "weekly_scoped", "Opus 4.5", 12.0, 88.0, WEEKLY_RESET),
+                    window("weekly_opus_4_5", "Opus 4.5", 12.0, 88.0, WEEKLY_RESET),
                     SONNET_31,
                 ],
                 "extra_usage": None,
@@ -187,9 +208,9 @@ USAGE_IDLE: dict[str, Any] = {
                 "usage_percent": 0.0,
                 "reset_time": None,
                 "windows": [
-                    window("session", "session", None, 0.0, 100.0, None),
-                    window("weekly", "weekly_all", None, 0.0, 100.0, None),
-                    window("weekly_sonnet", "weekly_scoped", "Sonnet", 0.0, 100.0, None),
+                    window("session", None, 0.0, 100.0, None),
+                    window("weekly", None, 0.0, 100.0, None),
+                    window("weekly_sonnet", "Sonnet", 0.0, 100.0, None),
                 ],
                 "extra_usage": {
                     "enabled": False,
@@ -268,11 +289,13 @@ def test_parse_usage_rejects_a_non_object(payload: object, json_type: str) -> No
         pytest.param({"value": 16}, None, None, id="object"),
     ],
 )
-def test_utilization_values(value: object, utilization: float | None, remaining: float | None) -> None:
+def test_utilization_values(
+    value: object, utilization: float | None, remaining: float | None
+) -> None:
     """Utilization comes from numbers and numeric strings; anything else is unknown."""
     payload = {"five_hour": {"utilization": value, "resets_at": SESSION_RESET}}
     assert parse_usage(payload)["windows"] == [
-        window("session", "session", None, utilization, remaining, SESSION_RESET)
+        window("session", None, utilization, remaining, SESSION_RESET)
     ]
 
 
@@ -297,7 +320,7 @@ def test_reset_times(value: object, expected: str | None) -> None:
     payload = {"five_hour": {"utilization": 16, "resets_at": value}}
     result = parse_usage(payload)
     assert result["reset_time"] == expected
-    assert result["windows"] == [window("session", "session", None, 16.0, 84.0, expected)]
+    assert result["windows"] == [window("session", None, 16.0, 84.0, expected)]
 
 
 WEEKLY_AT = {"utilization": 10, "resets_at": WEEKLY_RESET}
@@ -305,7 +328,7 @@ WEEKLY_AT = {"utilization": 10, "resets_at": WEEKLY_RESET}
 
 def scoped(key: str, model: str | None, utilization: float = 10.0) -> dict[str, Any]:
     """Build an expected scoped weekly window that resets with the week."""
-    return window(key, "weekly_scoped", model, utilization, 100.0 - utilization, WEEKLY_RESET)
+    return window(key, model, utilization, 100.0 - utilization, WEEKLY_RESET)
 
 
 @pytest.mark.parametrize(
@@ -322,9 +345,7 @@ def scoped(key: str, model: str | None, utilization: float = 10.0) -> dict[str, 
             [scoped("weekly_oauth_apps", None)],
             id="oauth apps has no model",
         ),
-        pytest.param(
-            {"seven_day_cowork": WEEKLY_AT}, [scoped("weekly_cowork", None)], id="cowork"
-        ),
+        pytest.param({"seven_day_cowork": WEEKLY_AT}, [scoped("weekly_cowork", None)], id="cowork"),
         pytest.param(
             {"seven_day_routines": WEEKLY_AT},
             [scoped("weekly_cowork", None)],
@@ -337,7 +358,7 @@ def scoped(key: str, model: str | None, utilization: float = 10.0) -> dict[str, 
         ),
         pytest.param(
             {"seven_day_cowork": {"utilization": None}, "seven_day_routines": WEEKLY_AT},
-            [window("weekly_cowork", "weekly_scoped", None, None, None, None)],
+            [window("weekly_cowork", None, None, None, None)],
             id="cowork reported wins even when empty",
         ),
         pytest.param(
@@ -362,7 +383,7 @@ def scoped(key: str, model: str | None, utilization: float = 10.0) -> dict[str, 
         ),
         pytest.param(
             {"seven_day_sonnet": {}},
-            [window("weekly_sonnet", "weekly_scoped", "Sonnet", None, None, None)],
+            [window("weekly_sonnet", "Sonnet", None, None, None)],
             id="reported window with nothing known",
         ),
         pytest.param(
@@ -375,8 +396,8 @@ def scoped(key: str, model: str | None, utilization: float = 10.0) -> dict[str, 
                 "seven_day_haiku": WEEKLY_AT,
             },
             [
-                window("session", "session", None, 10.0, 90.0, WEEKLY_RESET),
-                window("weekly", "weekly_all", None, 10.0, 90.0, WEEKLY_RESET),
+                window("session", None, 10.0, 90.0, WEEKLY_RESET),
+                window("weekly", None, 10.0, 90.0, WEEKLY_RESET),
                 scoped("weekly_cowork", None),
                 scoped("weekly_haiku", "Haiku"),
                 scoped("weekly_oauth_apps", None),
@@ -449,7 +470,7 @@ def test_legacy_windows(payload: dict[str, Any], expected: list[dict[str, Any]])
                 limit("weekly_scoped", 31, None, "Sonnet"),
                 limit("weekly_scoped", 35, WEEKLY_RESET, "Sonnet"),
             ],
-            [window("weekly_sonnet", "weekly_scoped", "Sonnet", 31.0, 69.0, WEEKLY_RESET)],
+            [window("weekly_sonnet", "Sonnet", 31.0, 69.0, WEEKLY_RESET)],
             id="first duplicate wins, later ones fill nulls",
         ),
     ],
@@ -476,7 +497,7 @@ def test_limits_not_a_list(limits: object) -> None:
                 "five_hour": {"utilization": 16.37, "resets_at": SESSION_RESET},
                 "limits": [limit("session", 16, "2026-08-23T15:00:00+00:00")],
             },
-            [window("session", "session", None, 16.37, 83.63, SESSION_RESET)],
+            [window("session", None, 16.37, 83.63, SESSION_RESET)],
             id="legacy float and reset win",
         ),
         pytest.param(
@@ -508,7 +529,7 @@ def test_limits_not_a_list(limits: object) -> None:
                 "seven_day_sonnet": {"utilization": None, "resets_at": None},
                 "limits": [limit("weekly_scoped", "bad", "never", "Sonnet")],
             },
-            [window("weekly_sonnet", "weekly_scoped", "Sonnet", None, None, None)],
+            [window("weekly_sonnet", "Sonnet", None, None, None)],
             id="unusable limits values fill nothing",
         ),
         pytest.param(
@@ -528,9 +549,8 @@ def test_merge_precedence(payload: dict[str, Any], expected: list[dict[str, Any]
 
 def extra(**fields: object) -> dict[str, Any]:
     """Build an expected `extra_usage`, None for each field not given."""
-    return {"enabled": None, "used": None, "limit": None, "utilization": None, "currency": None} | (
-        fields
-    )
+    unknown = dict.fromkeys(("enabled", "used", "limit", "utilization", "currency"))
+    return unknown | fields
 
 
 SERVER_EXTRA = USAGE_2026["extra_usage"]
@@ -602,7 +622,10 @@ SPEND = USAGE_2026["spend"]
             id="unknown object keeps its place",
         ),
         pytest.param(
-            {"extra_usage": SERVER_EXTRA | {"is_enabled": False}, "spend": SPEND | {"enabled": True}},
+            {
+                "extra_usage": SERVER_EXTRA | {"is_enabled": False},
+                "spend": SPEND | {"enabled": True},
+            },
             EXTRA_USD | {"enabled": False},
             id="extra_usage wins over spend",
         ),
@@ -722,12 +745,28 @@ PARSED_TEAM = {
         pytest.param([], [], id="no organizations"),
         pytest.param(
             [{"uuid": "u1"}],
-            [{"uuid": "u1", "name": None, "capabilities": [], "plan": None, "rate_limit_tier": None}],
+            [
+                {
+                    "uuid": "u1",
+                    "name": None,
+                    "capabilities": [],
+                    "plan": None,
+                    "rate_limit_tier": None,
+                }
+            ],
             id="bare item",
         ),
         pytest.param(
             [{"uuid": "u1", "name": "  ", "capabilities": "chat", "rate_limit_tier": 5}],
-            [{"uuid": "u1", "name": None, "capabilities": [], "plan": None, "rate_limit_tier": None}],
+            [
+                {
+                    "uuid": "u1",
+                    "name": None,
+                    "capabilities": [],
+                    "plan": None,
+                    "rate_limit_tier": None,
+                }
+            ],
             id="odd fields become None",
         ),
         pytest.param(

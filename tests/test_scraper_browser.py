@@ -1,0 +1,208 @@
+"""The scraper's browser backend and sign-in, with Debian's Chromium, as child processes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+import shutil
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from tests.lookalike import DEMO_EMAIL, FAIL_HANG, FAIL_SESSION_EXPIRED, LookalikeServer
+from tests.scraper_process import marked_env, processes_with_marker, run_scraper, scraper_argv
+
+pytestmark = pytest.mark.browser
+
+
+def poll(lookalike: LookalikeServer, state_dir: Path, *extra: str, env=None):
+    """Run `poll` with a state folder (default backend: auto)."""
+    return run_scraper(
+        "poll",
+        "--base-url",
+        lookalike.url,
+        "--state-dir",
+        str(state_dir),
+        *extra,
+        stdin=f"{lookalike.session_key}\n",
+        env=env,
+    )
+
+
+def test_challenge_then_browser_then_http_again(lookalike: LookalikeServer, tmp_path: Path) -> None:
+    """auto: http meets the challenge, the browser passes it once, the next poll is http."""
+    lookalike.challenge = True
+    first = poll(lookalike, tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert first.result["source"] == "browser"
+    assert first.result["windows"]
+    assert lookalike.clearances_issued == 1
+    saved = json.loads((tmp_path / "state.json").read_text())
+    assert any(cookie["name"] == "cf_clearance" for cookie in saved["cookies"])
+
+    challenges = lookalike.challenges_served
+    second = poll(lookalike, tmp_path)
+    assert second.result["source"] == "http"
+    assert second.result["windows"] == first.result["windows"]
+    assert lookalike.challenges_served == challenges
+    assert lookalike.clearances_issued == 1
+
+
+def test_expired_clearance_goes_back_to_the_browser(
+    lookalike: LookalikeServer, tmp_path: Path
+) -> None:
+    """A clearance past its lifetime is challenged again and earned again."""
+    lookalike.challenge = True
+    lookalike.clearance_ttl = 1
+    assert poll(lookalike, tmp_path).result["source"] == "browser"
+    time.sleep(1.5)
+    assert poll(lookalike, tmp_path).result["source"] == "browser"
+    assert lookalike.clearances_issued == 2
+
+
+@pytest.mark.parametrize("command", ["poll", "check"])
+def test_browser_backend_reads_the_same_data(
+    lookalike: LookalikeServer, tmp_path: Path, command: str
+) -> None:
+    """`--backend browser` gives the same answer as http, with source browser."""
+    args = [command, "--base-url", lookalike.url, "--backend"]
+    by_http = run_scraper(*args, "http", stdin=lookalike.session_key).result
+    by_browser = run_scraper(
+        *args, "browser", "--state-dir", str(tmp_path), stdin=lookalike.session_key
+    ).result
+    assert by_browser["source"] == "browser"
+    for field in ("windows", "extra_usage", "organization", "organizations", "account"):
+        assert by_browser.get(field) == by_http.get(field)
+
+
+def test_browser_backend_maps_errors(lookalike: LookalikeServer, tmp_path: Path) -> None:
+    """Errors read inside the page map exactly as over http."""
+    lookalike.failure = FAIL_SESSION_EXPIRED
+    run = poll(lookalike, tmp_path, "--backend", "browser")
+    assert run.result["error"] == "auth_invalid"
+
+
+def test_hung_server_in_the_browser_leaves_no_chromium(
+    lookalike: LookalikeServer, tmp_path: Path
+) -> None:
+    """On the deadline the scraper reports timeout and no Chromium outlives it."""
+    lookalike.failure = FAIL_HANG
+    lookalike.failure_on = "usage"
+    marker = uuid.uuid4().hex
+    started = time.monotonic()
+    run = poll(
+        lookalike, tmp_path, "--backend", "browser", "--timeout", "6", env=marked_env(marker)
+    )
+    assert run.result["error"] == "timeout"
+    assert time.monotonic() - started < 6 + 4
+    time.sleep(0.5)
+    assert processes_with_marker(marker) == []
+
+
+def test_missing_chromium_is_browser_unavailable(
+    lookalike: LookalikeServer, tmp_path: Path
+) -> None:
+    """Without a browser the error says what to install."""
+    env = {**os.environ, "CLAUDE_USAGE_CHROMIUM": str(tmp_path / "no-such-chromium")}
+    run = poll(lookalike, tmp_path, "--backend", "browser", env=env)
+    assert run.result["error"] == "browser_unavailable"
+    assert "chromium" in run.result["message"].lower()
+
+
+class LoginProcess:
+    """A `login` child process spoken to over JSON lines."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.process = subprocess.Popen(
+            scraper_argv("login", *args),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+
+    def read(self) -> dict:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        assert line, self.process.stderr.read() if self.process.stderr else ""
+        return json.loads(line)
+
+    def send(self, message: dict) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(message) + "\n")
+        self.process.stdin.flush()
+
+    def finish(self) -> int:
+        return self.process.wait(timeout=30)
+
+
+@pytest.mark.parametrize(("right_code", "expected"), [(True, "ok"), (False, "login_failed")])
+def test_email_code_login(
+    lookalike: LookalikeServer, tmp_path: Path, right_code: bool, expected: str
+) -> None:
+    """Email, then the mailed code over stdin: a new working key, or login_failed."""
+    login = LoginProcess(
+        "--base-url", lookalike.url, "--state-dir", str(tmp_path), "--email", DEMO_EMAIL
+    )
+    assert login.read() == {"event": "code_required"}
+    code = lookalike.issued_code(DEMO_EMAIL)
+    assert code is not None
+    login.send({"code": code if right_code else "000000" if code != "000000" else "111111"})
+    result = login.read()
+    assert result["status"] == expected
+    assert login.finish() == (0 if right_code else 1)
+    if right_code:
+        key = result["session_key"]
+        assert key in lookalike.valid_session_keys
+        assert result["expires_at"]
+        poll_result = run_scraper(
+            "poll", "--base-url", lookalike.url, "--backend", "http", stdin=key
+        ).result
+        assert poll_result["status"] == "ok"
+    else:
+        assert result["error"] == "login_failed"
+
+
+def test_email_login_without_a_code_line(lookalike: LookalikeServer, tmp_path: Path) -> None:
+    """Closing stdin instead of sending a code ends the login as login_failed."""
+    login = LoginProcess("--base-url", lookalike.url, "--email", DEMO_EMAIL)
+    assert login.read() == {"event": "code_required"}
+    assert login.process.stdin is not None
+    login.process.stdin.close()
+    assert login.read()["error"] == "login_failed"
+    assert login.finish() == 1
+
+
+@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="needs Xvfb")
+def test_headed_login_under_xvfb(lookalike: LookalikeServer, tmp_path: Path) -> None:
+    """A visible window waits until the person signs in by any method, then prints the key."""
+    process = subprocess.Popen(
+        ["xvfb-run", "-a", *scraper_argv("login", "--base-url", lookalike.url, "--headed")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while process.poll() is None and time.monotonic() < deadline:
+            lookalike.approve_pending_logins()
+            time.sleep(0.3)
+        stdout, stderr = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    result = json.loads(stdout.splitlines()[-1])
+    assert result["status"] == "ok", stderr
+    assert result["session_key"] in lookalike.valid_session_keys
+
+
+def test_headed_login_without_a_display(lookalike: LookalikeServer) -> None:
+    """No display: browser_unavailable, not a hang."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    run = run_scraper("login", "--base-url", lookalike.url, "--headed", env=env)
+    assert run.result["error"] == "browser_unavailable"
