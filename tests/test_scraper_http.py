@@ -214,7 +214,7 @@ def test_command_line_that_does_not_parse(argv: list[str]) -> None:
     assert "usage:" in run.stderr
 
 
-def test_refused_connection_is_network() -> None:
+def test_refused_connection_is_network(socket_enabled: None) -> None:
     """Nothing listening: network."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

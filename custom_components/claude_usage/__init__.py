@@ -36,6 +36,4 @@ async def async_unload_entry(hass: HomeAssistant, entry: ClaudeUsageConfigEntry)
 async def async_remove_entry(hass: HomeAssistant, entry: ClaudeUsageConfigEntry) -> None:
     """Remove the entry's scraper state (cookies, browser profile) and its repair issue."""
     ir.async_delete_issue(hass, DOMAIN, browser_issue_id(entry.entry_id))
-    await hass.async_add_executor_job(
-        shutil.rmtree, state_dir(hass, entry.entry_id), True
-    )
+    await hass.async_add_executor_job(shutil.rmtree, state_dir(hass, entry.entry_id), True)

@@ -83,23 +83,24 @@ class ClaudeUsageCoordinator(DataUpdateCoordinator[Usage]):
         )
         self.failures = 0
         self._blocked = 0
-        self._poll_done: asyncio.Event | None = None
+        self._poll: asyncio.Task[Usage] | None = None
 
     async def async_request_refresh(self) -> None:
         """Request a refresh; a request made while a poll runs shares that poll."""
-        if self._poll_done is not None:
-            await self._poll_done.wait()
+        if self._poll is not None:
+            await asyncio.wait([self._poll])
             return
         await super().async_request_refresh()
 
     async def _async_update_data(self) -> Usage:
-        """Run one poll."""
-        self._poll_done = asyncio.Event()
+        """Run one poll as the entry's background task, so that unloading cancels it."""
+        self._poll = self.config_entry.async_create_background_task(
+            self.hass, self._async_poll(), f"{DOMAIN} poll {self.config_entry.title}"
+        )
         try:
-            return await self._async_poll()
+            return await self._poll
         finally:
-            self._poll_done.set()
-            self._poll_done = None
+            self._poll = None
 
     async def _async_poll(self) -> Usage:
         entry = self.config_entry
@@ -135,9 +136,7 @@ class ClaudeUsageCoordinator(DataUpdateCoordinator[Usage]):
             )
         self.failures += 1
         self._blocked = self._blocked + 1 if err.code is ErrorCode.BLOCKED else 0
-        if err.code is ErrorCode.BROWSER_UNAVAILABLE or (
-            self._blocked >= BLOCKED_REPAIR_THRESHOLD
-        ):
+        if err.code is ErrorCode.BROWSER_UNAVAILABLE or (self._blocked >= BLOCKED_REPAIR_THRESHOLD):
             await self._async_browser_issue()
         return UpdateFailed(
             translation_domain=DOMAIN,

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import voluptuous as vol
-
 from homeassistant.util import dt as dt_util
+import voluptuous as vol
 
 from .scraper.protocol import Backend, WindowKind
 

@@ -21,9 +21,8 @@ import signal
 import sys
 from typing import Any, Final
 
-import voluptuous as vol
-
 from homeassistant.core import HomeAssistant
+import voluptuous as vol
 
 from .const import LOGGER
 from .models import CheckResult, LoginResult, Usage
@@ -258,7 +257,7 @@ class ScraperRunner:
         organization: str,
         backend: Backend,
         *,
-        timeout: float = DEFAULT_TIMEOUT,
+        seconds: float = DEFAULT_TIMEOUT,
     ) -> Usage:
         """Read the organization's usage."""
 
@@ -270,28 +269,26 @@ class ScraperRunner:
                 "--backend",
                 chosen.value,
                 "--timeout",
-                f"{timeout:g}",
+                f"{seconds:g}",
             )
-            result = await self._run(argv, session_key, timeout)
+            result = await self._run(argv, session_key, seconds)
             return _validate(Usage.from_dict, result)
 
         return await self._with_backend(backend, run)
 
     async def check(
-        self, session_key: str, backend: Backend = Backend.AUTO, *, timeout: float = DEFAULT_TIMEOUT
+        self, session_key: str, backend: Backend = Backend.AUTO, *, seconds: float = DEFAULT_TIMEOUT
     ) -> CheckResult:
         """Verify a session key and list the account's organizations."""
 
         async def run(chosen: Backend) -> CheckResult:
-            argv = self._argv(Command.CHECK, "--backend", chosen.value, "--timeout", f"{timeout:g}")
-            result = await self._run(argv, session_key, timeout)
+            argv = self._argv(Command.CHECK, "--backend", chosen.value, "--timeout", f"{seconds:g}")
+            result = await self._run(argv, session_key, seconds)
             return _validate(CheckResult.from_dict, result)
 
         return await self._with_backend(backend, run)
 
-    async def _with_backend[T](
-        self, backend: Backend, run: Callable[[Backend], Awaitable[T]]
-    ) -> T:
+    async def _with_backend[T](self, backend: Backend, run: Callable[[Backend], Awaitable[T]]) -> T:
         """Run with the chosen backend; `auto` is http first, the browser only on a challenge.
 
         `auto` is resolved here rather than in the scraper so that every browser run, in every
@@ -331,12 +328,12 @@ class ScraperRunner:
         """Prepare a sign-in with the one-time code claude.ai mails to `email`."""
         return EmailLogin(self, self._argv(Command.LOGIN, "--email", email))
 
-    async def _run(self, argv: list[str], secret: str, timeout: float) -> dict[str, Any]:
+    async def _run(self, argv: list[str], secret: str, seconds: float) -> dict[str, Any]:
         """Run one `poll` or `check` and return its successful result."""
         secrets = (secret,)
         child = await _Child.start(argv, secrets, stdin=f"{secret}\n".encode())
         try:
-            await _deadline(child.wait(), timeout)
+            await _deadline(child.wait(), seconds)
             return await _final_result(child)
         except ScraperError as err:
             _log_failure(argv[2], err, child)
@@ -363,7 +360,9 @@ class EmailLogin:
                 if json.loads(line).get("event") == LoginEvent.CODE_REQUIRED:
                     return
         await self._finish(line)
-        raise ScraperError(RunnerError.INVALID_OUTPUT, "The sign-in ended without asking for a code")
+        raise ScraperError(
+            RunnerError.INVALID_OUTPUT, "The sign-in ended without asking for a code"
+        )
 
     async def submit_code(self, code: str) -> LoginResult:
         """Send the code and return the session it signs in to."""
@@ -399,15 +398,14 @@ class EmailLogin:
         return self._child is not None and self._child.returncode is None
 
 
-async def _deadline[T](awaitable: Any, timeout: float) -> T:
+async def _deadline[T](awaitable: Awaitable[T], seconds: float) -> T:
     """Await with the runner's deadline: the scraper's own one plus a grace period."""
     try:
-        async with asyncio.timeout(timeout + DEADLINE_GRACE):
-            result: T = await awaitable
-            return result
+        async with asyncio.timeout(seconds + DEADLINE_GRACE):
+            return await awaitable
     except TimeoutError as err:
         raise ScraperError(
-            ErrorCode.TIMEOUT, f"The scraper did not finish within {timeout:g} seconds"
+            ErrorCode.TIMEOUT, f"The scraper did not finish within {seconds:g} seconds"
         ) from err
 
 
@@ -429,24 +427,22 @@ async def _final_result(child: _Child) -> dict[str, Any]:
         return _parse_result(output, child.returncode)
     except ScraperError as err:
         # A `login` prints progress lines first; its result is the last one.
-        if err.code is not RunnerError.INVALID_OUTPUT or b"
-" not in output:
+        if err.code is not RunnerError.INVALID_OUTPUT or b"\n" not in output:
             raise
-        return _parse_result(output.rsplit(b"
-", 1)[-1], child.returncode)
+        return _parse_result(output.rsplit(b"\n", 1)[-1], child.returncode)
 
 
 def _parse_result(document: bytes, returncode: int | None) -> dict[str, Any]:
     """Parse one JSON result; return it when ok, raise ScraperError when not."""
     try:
-        result = json.loads(document)
+        result: Any = json.loads(document)
     except ValueError as err:
         raise ScraperError(
             RunnerError.INVALID_OUTPUT,
             f"The scraper's output is not JSON or is cut short (exit status {returncode})",
         ) from err
-    if not isinstance(result, dict):
-        raise ScraperError(RunnerError.INVALID_OUTPUT, "The scraper's output is not a JSON object")
+    if not isinstance(result, dict) or "status" not in result:
+        raise ScraperError(RunnerError.INVALID_OUTPUT, "The scraper's output is not a result")
     if result.get("protocol") != PROTOCOL_VERSION:
         raise ScraperError(
             RunnerError.PROTOCOL_MISMATCH,
@@ -456,7 +452,7 @@ def _parse_result(document: bytes, returncode: int | None) -> dict[str, Any]:
     try:
         result = _RESULT_SCHEMA(result)
         if result["status"] is Status.OK:
-            return result
+            return dict(result)
         error = _ERROR_SCHEMA(result)
     except vol.Invalid as err:
         raise ScraperError(

@@ -81,6 +81,28 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# The "now" that payloads are built from when no time is given. It is fixed per process so that
+# a server's payload and the one a test builds a moment later to compare are identical, even
+# across an hour boundary; long-running servers move it forward (refresh_stale_anchor).
+_anchor: datetime = utc_now()
+ANCHOR_MAX_AGE: Final = timedelta(hours=1)
+
+
+def anchor_time() -> datetime:
+    """The default "now" of every builder here."""
+    return _anchor
+
+
+def refresh_stale_anchor(now: datetime | None = None) -> bool:
+    """Move the anchor to now when it is older than ``ANCHOR_MAX_AGE``; True when moved."""
+    global _anchor  # noqa: PLW0603 - one process-wide clock for all builders
+    now = now or utc_now()
+    if now - _anchor <= ANCHOR_MAX_AGE:
+        return False
+    _anchor = now
+    return True
+
+
 def iso(moment: datetime | None) -> str | None:
     """Format like claude.ai: ``2026-08-23T15:00:00.261810+00:00``."""
     if moment is None:
@@ -378,17 +400,20 @@ _BUILDERS: Final = {
 
 
 def usage_payload(shape: str = USAGE_2026, now: datetime | None = None) -> JSONObject:
-    """The ``/api/organizations/{uuid}/usage`` body for ``shape`` (see ``USAGE_SHAPES``)."""
+    """The ``/api/organizations/{uuid}/usage`` body for ``shape`` (see ``USAGE_SHAPES``).
+
+    Without ``now`` it is built from ``anchor_time()``, so it equals what the look-alike serves.
+    """
     try:
         builder = _BUILDERS[shape]
     except KeyError:
         raise ValueError(f"unknown usage shape {shape!r}; expected one of {USAGE_SHAPES}") from None
-    return builder(now or utc_now())
+    return builder(now or anchor_time())
 
 
 def team_usage_payload(now: datetime | None = None) -> JSONObject:
     """What the Team organization reports: distinct figures, extra usage is the org's total."""
-    now = now or utc_now()
+    now = now or anchor_time()
     payload = _payload_2026(
         now, session=64.0, weekly=23.0, sonnet=None, used_minor=12890.0, limit_minor=50000
     )
@@ -430,6 +455,8 @@ class DemoUsage:
             self.session_resets = now + SESSION_WINDOW
         else:
             self.session = min(100.0, round(self.session + step, 1))
+        if self.weekly >= 100.0:  # a demo left running for days starts a new week
+            self.weekly, self.sonnet, self.opus = 0.0, 0.0, 0.0
         self.weekly = min(100.0, round(self.weekly + step / 8, 1))
         self.sonnet = min(100.0, round(self.sonnet + step / 10, 1))
         if self.requests > DEMO_OPUS_AFTER_REQUESTS + 1:  # first shown at its start value
@@ -463,6 +490,7 @@ class DemoUsage:
 
 def _organization(
     uuid: str,
+    *,
     org_id: int,
     name: str,
     capabilities: list[str],
@@ -495,11 +523,11 @@ def api_organization() -> JSONObject:
     """An API-only organization (Console): no ``chat`` capability."""
     return _organization(
         API_ORG_UUID,
-        48213377,
-        API_ORG_NAME,
-        ["api", "api_individual"],
-        "auto_prepaid_tier_0",
-        "prepaid",
+        org_id=48213377,
+        name=API_ORG_NAME,
+        capabilities=["api", "api_individual"],
+        rate_limit_tier="auto_prepaid_tier_0",
+        billing_type="prepaid",
     )
 
 
@@ -507,11 +535,11 @@ def chat_organization() -> JSONObject:
     """The personal Max organization."""
     return _organization(
         CHAT_ORG_UUID,
-        51122946,
-        CHAT_ORG_NAME,
-        ["chat", "claude_max"],
-        "default_claude_max_5x",
-        "stripe_subscription",
+        org_id=51122946,
+        name=CHAT_ORG_NAME,
+        capabilities=["chat", "claude_max"],
+        rate_limit_tier="default_claude_max_5x",
+        billing_type="stripe_subscription",
     )
 
 
@@ -519,11 +547,11 @@ def team_organization() -> JSONObject:
     """A Team organization the person is a member of."""
     return _organization(
         TEAM_ORG_UUID,
-        60871204,
-        TEAM_ORG_NAME,
-        ["chat", "claude_team"],
-        "default_raven",
-        "stripe_subscription",
+        org_id=60871204,
+        name=TEAM_ORG_NAME,
+        capabilities=["chat", "claude_team"],
+        rate_limit_tier="default_raven",
+        billing_type="stripe_subscription",
     )
 
 
@@ -554,7 +582,7 @@ def account_payload(
         "uuid": ACCOUNT_UUID,
         "email_address": email,
         "full_name": full_name,
-        "display_name": full_name.split()[0],
+        "display_name": full_name.split(maxsplit=1)[0],
         "is_verified": True,
         "age_is_verified": True,
         "created_at": "2024-03-14T09:26:53.412095+00:00",

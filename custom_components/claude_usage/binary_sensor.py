@@ -1,0 +1,103 @@
+"""Binary sensors for Claude Usage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import ClaudeUsageConfigEntry, ClaudeUsageCoordinator
+from .entity import ClaudeUsageEntity
+from .models import Usage
+
+PARALLEL_UPDATES = 0
+
+LIMIT = 100.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaudeUsageBinarySensorEntityDescription(BinarySensorEntityDescription):
+    """Describes a Claude Usage binary sensor."""
+
+    is_on_fn: Callable[[Usage], bool | None]
+    exists_fn: Callable[[Usage], bool] = lambda _: True
+
+
+def _limit_reached(data: Usage) -> bool:
+    return any(
+        window.utilization is not None and window.utilization >= LIMIT
+        for window in data.windows.values()
+    )
+
+
+DESCRIPTIONS: tuple[ClaudeUsageBinarySensorEntityDescription, ...] = (
+    ClaudeUsageBinarySensorEntityDescription(
+        key="limit_reached",
+        translation_key="limit_reached",
+        is_on_fn=_limit_reached,
+    ),
+    ClaudeUsageBinarySensorEntityDescription(
+        key="extra_usage_enabled",
+        translation_key="extra_usage_enabled",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        exists_fn=lambda data: data.extra_usage is not None,
+        is_on_fn=lambda data: data.extra_usage is not None and data.extra_usage.enabled,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ClaudeUsageConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up binary sensors; extra usage's appears once the account reports it."""
+    coordinator = entry.runtime_data
+    known: set[str] = set()
+
+    @callback
+    def async_add_new() -> None:
+        new = [
+            description
+            for description in DESCRIPTIONS
+            if description.key not in known and description.exists_fn(coordinator.data)
+        ]
+        known.update(description.key for description in new)
+        if new:
+            async_add_entities(
+                ClaudeUsageBinarySensorEntity(coordinator, description) for description in new
+            )
+
+    async_add_new()
+    entry.async_on_unload(coordinator.async_add_listener(async_add_new))
+
+
+class ClaudeUsageBinarySensorEntity(ClaudeUsageEntity, BinarySensorEntity):
+    """A Claude Usage binary sensor."""
+
+    entity_description: ClaudeUsageBinarySensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: ClaudeUsageCoordinator,
+        description: ClaudeUsageBinarySensorEntityDescription,
+    ) -> None:
+        """Initialize the binary sensor."""
+        super().__init__(coordinator, description)
+
+    @property
+    def available(self) -> bool:
+        """Return False when the data source no longer reports this sensor's data."""
+        return super().available and self.entity_description.exists_fn(self.coordinator.data)
+
+    @property
+    def is_on(self) -> bool | None:
+        """Return the state."""
+        return self.entity_description.is_on_fn(self.coordinator.data)

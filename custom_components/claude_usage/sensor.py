@@ -1,0 +1,220 @@
+"""Sensors for Claude Usage: how much of each usage limit is used, and when it resets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import PERCENTAGE, EntityCategory
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+
+from .coordinator import ClaudeUsageConfigEntry, ClaudeUsageCoordinator
+from .entity import ClaudeUsageEntity
+from .models import Usage, UsageWindow
+from .scraper.protocol import Backend
+
+PARALLEL_UPDATES = 0
+
+# Windows with a name of their own; any other scoped weekly window is named by its model.
+_NAMED_WINDOWS = frozenset({"session", "weekly", "weekly_oauth_apps", "weekly_cowork"})
+_WITH_REMAINING = frozenset({"session", "weekly"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaudeUsageSensorEntityDescription(SensorEntityDescription):
+    """Describes a Claude Usage sensor."""
+
+    value_fn: Callable[[Usage], StateType | datetime]
+    available_fn: Callable[[Usage], bool] = lambda _: True
+    unit_fn: Callable[[Usage], str | None] | None = None
+
+
+def window_descriptions(window: UsageWindow) -> list[ClaudeUsageSensorEntityDescription]:
+    """Describe the sensors of one usage window."""
+    key = window.key
+    if key in _NAMED_WINDOWS:
+        name_key, placeholders = key, None
+    else:
+        model = window.model or key.removeprefix("weekly_").replace("_", " ").title()
+        name_key, placeholders = "weekly_model", {"model": model}
+
+    def available(data: Usage) -> bool:
+        return key in data.windows
+
+    descriptions = [
+        ClaudeUsageSensorEntityDescription(
+            key=f"{key}_usage",
+            translation_key=f"{name_key}_usage",
+            translation_placeholders=placeholders,
+            native_unit_of_measurement=PERCENTAGE,
+            state_class=SensorStateClass.MEASUREMENT,
+            suggested_display_precision=0,
+            available_fn=available,
+            value_fn=lambda data: w.utilization if (w := data.windows.get(key)) else None,
+        ),
+        ClaudeUsageSensorEntityDescription(
+            key=f"{key}_resets",
+            translation_key=f"{name_key}_resets",
+            translation_placeholders=placeholders,
+            device_class=SensorDeviceClass.TIMESTAMP,
+            available_fn=available,
+            value_fn=lambda data: w.resets_at if (w := data.windows.get(key)) else None,
+        ),
+    ]
+    if key in _WITH_REMAINING:
+        descriptions.insert(
+            1,
+            ClaudeUsageSensorEntityDescription(
+                key=f"{key}_remaining",
+                translation_key=f"{key}_remaining",
+                native_unit_of_measurement=PERCENTAGE,
+                state_class=SensorStateClass.MEASUREMENT,
+                suggested_display_precision=0,
+                available_fn=available,
+                value_fn=lambda data: w.remaining if (w := data.windows.get(key)) else None,
+            ),
+        )
+    return descriptions
+
+
+def _has_extra(data: Usage) -> bool:
+    return data.extra_usage is not None
+
+
+def _currency(data: Usage) -> str | None:
+    return extra.currency if (extra := data.extra_usage) else None
+
+
+EXTRA_USAGE_DESCRIPTIONS: tuple[ClaudeUsageSensorEntityDescription, ...] = (
+    ClaudeUsageSensorEntityDescription(
+        key="extra_usage_spent",
+        translation_key="extra_usage_spent",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        available_fn=_has_extra,
+        unit_fn=_currency,
+        value_fn=lambda data: extra.used if (extra := data.extra_usage) else None,
+    ),
+    ClaudeUsageSensorEntityDescription(
+        key="extra_usage_limit",
+        translation_key="extra_usage_limit",
+        device_class=SensorDeviceClass.MONETARY,
+        suggested_display_precision=2,
+        available_fn=_has_extra,
+        unit_fn=_currency,
+        value_fn=lambda data: extra.limit if (extra := data.extra_usage) else None,
+    ),
+    ClaudeUsageSensorEntityDescription(
+        key="extra_usage_utilization",
+        translation_key="extra_usage_utilization",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        available_fn=_has_extra,
+        value_fn=lambda data: extra.utilization if (extra := data.extra_usage) else None,
+    ),
+)
+
+DIAGNOSTIC_DESCRIPTIONS: tuple[ClaudeUsageSensorEntityDescription, ...] = (
+    ClaudeUsageSensorEntityDescription(
+        key="plan",
+        translation_key="plan",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.organization.plan,
+    ),
+    ClaudeUsageSensorEntityDescription(
+        key="last_updated",
+        translation_key="last_updated",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.fetched_at,
+    ),
+    ClaudeUsageSensorEntityDescription(
+        key="data_source",
+        translation_key="data_source",
+        device_class=SensorDeviceClass.ENUM,
+        options=[backend.value for backend in (Backend.HTTP, Backend.BROWSER)],
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda data: data.source.value,
+    ),
+)
+
+
+def descriptions_for(data: Usage) -> list[ClaudeUsageSensorEntityDescription]:
+    """Describe every sensor that the current data supports."""
+    descriptions = [
+        description
+        for window in data.windows.values()
+        for description in window_descriptions(window)
+    ]
+    if data.extra_usage is not None:
+        descriptions.extend(EXTRA_USAGE_DESCRIPTIONS)
+    descriptions.extend(DIAGNOSTIC_DESCRIPTIONS)
+    return descriptions
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ClaudeUsageConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up sensors, and add those of a usage window when it first appears."""
+    coordinator = entry.runtime_data
+    known: set[str] = set()
+
+    @callback
+    def async_add_new() -> None:
+        new = [
+            description
+            for description in descriptions_for(coordinator.data)
+            if description.key not in known
+        ]
+        known.update(description.key for description in new)
+        if new:
+            async_add_entities(
+                ClaudeUsageSensorEntity(coordinator, description) for description in new
+            )
+
+    async_add_new()
+    entry.async_on_unload(coordinator.async_add_listener(async_add_new))
+
+
+class ClaudeUsageSensorEntity(ClaudeUsageEntity, SensorEntity):
+    """A Claude Usage sensor."""
+
+    entity_description: ClaudeUsageSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: ClaudeUsageCoordinator,
+        description: ClaudeUsageSensorEntityDescription,
+    ) -> None:
+        """Initialize the sensor."""
+        super().__init__(coordinator, description)
+
+    @property
+    def available(self) -> bool:
+        """Return False when the data source no longer reports this sensor's data."""
+        return super().available and self.entity_description.available_fn(self.coordinator.data)
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """Return the sensor's value."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """Return the unit; money is in the account's currency."""
+        if (unit_fn := self.entity_description.unit_fn) is not None:
+            return unit_fn(self.coordinator.data)
+        return super().native_unit_of_measurement

@@ -1,0 +1,86 @@
+"""Fixtures shared by all tests."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from unittest.mock import PropertyMock, patch
+
+from homeassistant.const import CONF_EMAIL
+from homeassistant.core import HomeAssistant
+import psutil
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.claude_usage.const import (
+    CONF_BASE_URL,
+    CONF_ORGANIZATION,
+    CONF_SESSION_KEY,
+    DOMAIN,
+)
+from tests.lookalike import CHAT_ORG_NAME, CHAT_ORG_UUID, DEMO_EMAIL, LookalikeServer
+
+pytest_plugins = ["tests.lookalike.fixture"]
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Load custom integrations in every test."""
+
+
+@pytest.fixture
+def no_leftover_processes() -> Generator[None]:
+    """Fail a test that leaves a child process (a scraper, a Chromium) behind."""
+    before = {child.pid for child in psutil.Process().children(recursive=True)}
+    yield
+    leftover = [
+        child
+        for child in psutil.Process().children(recursive=True)
+        if child.pid not in before and child.status() != psutil.STATUS_ZOMBIE
+    ]
+    assert not leftover, f"processes left behind: {leftover}"
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Return snapshot assertion fixture with the Home Assistant extension."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Enable entities that are disabled by default (like core's fixture)."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+        new_callable=PropertyMock,
+    ):
+        yield
+
+
+@pytest.fixture
+def mock_config_entry(lookalike: LookalikeServer) -> MockConfigEntry:
+    """Return a config entry for the look-alike's personal organization."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=CHAT_ORG_NAME,
+        unique_id=CHAT_ORG_UUID,
+        data={
+            CONF_SESSION_KEY: lookalike.session_key,
+            CONF_ORGANIZATION: CHAT_ORG_UUID,
+            CONF_BASE_URL: lookalike.url,
+            CONF_EMAIL: DEMO_EMAIL,
+        },
+    )
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """Set up the integration with the real scraper against the look-alike."""
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    return mock_config_entry

@@ -1,0 +1,129 @@
+"""Setting up, unloading, reloading and removing Claude Usage entries."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from unittest.mock import patch
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.claude_usage.const import CONF_SESSION_KEY, DOMAIN
+from custom_components.claude_usage.coordinator import state_dir
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.core import HomeAssistant
+from tests.lookalike import (
+    FAIL_HANG,
+    FAIL_SERVER_ERROR,
+    FAIL_SESSION_EXPIRED,
+    LookalikeServer,
+)
+
+pytestmark = pytest.mark.usefixtures("no_leftover_processes")
+
+
+async def test_setup_unload_and_reload(
+    hass: HomeAssistant, init_integration: MockConfigEntry, lookalike: LookalikeServer
+) -> None:
+    """An entry loads with the real scraper, unloads, and loads again."""
+    entry = init_integration
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.data.organization.uuid == entry.unique_id
+    folder = state_dir(hass, entry.entry_id)
+    assert folder.is_dir()
+    assert folder.stat().st_mode & 0o777 == 0o700
+
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.NOT_LOADED
+
+
+async def test_remove_entry_deletes_state(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Removing an entry removes its private scraper state."""
+    folder = state_dir(hass, init_integration.entry_id)
+    assert folder.is_dir()
+    await hass.config_entries.async_remove(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert not folder.exists()
+
+
+@pytest.mark.parametrize(
+    ("failure", "state"),
+    [
+        (FAIL_SERVER_ERROR, ConfigEntryState.SETUP_RETRY),
+        (FAIL_SESSION_EXPIRED, ConfigEntryState.SETUP_ERROR),
+    ],
+)
+async def test_setup_fails(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    lookalike: LookalikeServer,
+    failure: str,
+    state: ConfigEntryState,
+) -> None:
+    """Outages retry setup later; an expired session starts reauth instead."""
+    lookalike.failure = failure
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_config_entry.state is state
+    reauth = [
+        flow
+        for flow in hass.config_entries.flow.async_progress()
+        if flow["context"]["source"] == SOURCE_REAUTH
+    ]
+    assert bool(reauth) is (failure == FAIL_SESSION_EXPIRED)
+
+
+async def test_unload_mid_poll_kills_scraper(
+    hass: HomeAssistant, init_integration: MockConfigEntry, lookalike: LookalikeServer
+) -> None:
+    """Unloading while a poll hangs cancels it and leaves no process behind."""
+    coordinator = init_integration.runtime_data
+    lookalike.failure = FAIL_HANG
+    started = len(lookalike.requests)
+    refresh = hass.async_create_task(coordinator.async_request_refresh())
+    for _ in range(200):
+        if len(lookalike.requests) > started:
+            break
+        await asyncio.sleep(0.05)
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert refresh.done()
+    assert not coordinator.last_update_success
+
+
+async def test_session_key_absent_from_logs(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    lookalike: LookalikeServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The session key appears in no log record: setup, polls, failures, reauth."""
+    caplog.set_level(logging.DEBUG)
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = mock_config_entry.runtime_data
+    for failure in (FAIL_SERVER_ERROR, FAIL_SESSION_EXPIRED, None):
+        lookalike.failure = failure
+        await coordinator.async_refresh()
+    lookalike.rotate_session_key = True
+    await coordinator.async_refresh()
+    assert lookalike.rotated_session_key
+    assert mock_config_entry.data[CONF_SESSION_KEY] == lookalike.rotated_session_key
+    await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    secrets = (lookalike.session_key, lookalike.rotated_session_key, "sk-ant-sid0")
+    for record in caplog.records:
+        message = record.getMessage() + (record.exc_text or "")
+        assert not any(secret in message for secret in secrets), message
+    assert "Scraper poll failed" in caplog.text
