@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 import socket
 import stat
+import subprocess
 import time
 
 import pytest
@@ -37,7 +39,7 @@ from tests.lookalike import (
     LookalikeServer,
 )
 from tests.lookalike.payloads import usage_payload
-from tests.scraper_process import run_scraper
+from tests.scraper_process import run_scraper, scraper_argv
 
 
 def poll(lookalike: LookalikeServer, *extra: str, key: str | None = None, **kwargs: float):
@@ -292,3 +294,32 @@ def test_session_key_stays_secret(lookalike: LookalikeServer, tmp_path: Path) ->
     for path in tmp_path.rglob("*"):
         if path.is_file() and state_dir not in path.parents:
             assert key not in path.read_text(errors="replace")
+
+
+def test_key_never_sent_hits_the_watchdog(lookalike: LookalikeServer) -> None:
+    """A caller that never writes the key line still gets `timeout` once the deadline passes."""
+    process = subprocess.Popen(
+        scraper_argv("poll", "--base-url", lookalike.url, "--timeout", "1"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        returncode = process.wait(timeout=15)  # stdin stays open: the key never arrives
+    finally:
+        process.kill()
+        stdout, _ = process.communicate()
+    assert returncode == 1
+    assert json.loads(stdout)["error"] == "timeout"
+
+
+def test_unexpected_failure_is_internal(lookalike: LookalikeServer, tmp_path: Path) -> None:
+    """A state folder that is a file: `internal`, traceback on stderr, key still hidden."""
+    not_a_folder = tmp_path / "state"
+    not_a_folder.write_text("")
+    run = poll(lookalike, "--state-dir", str(not_a_folder))
+    assert run.returncode == 1
+    assert run.result["error"] == "internal"
+    assert "Traceback" in run.stderr
+    assert lookalike.session_key not in run.stderr
