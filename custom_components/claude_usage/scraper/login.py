@@ -41,7 +41,7 @@ _EMAIL_INPUT = 'input[type="email"]'
 _CODE_INPUT = 'input[autocomplete="one-time-code"], input[name="code"]'
 _CONTINUE_BUTTON = re.compile(r"continue with email", re.IGNORECASE)
 _VERIFY_BUTTON = re.compile(r"verify", re.IGNORECASE)
-_ALERT = '[role="alert"]'
+_ALERT = '[role="alert"] >> visible=true'  # React keeps hidden alerts in the DOM
 
 type Emit = Callable[[dict[str, Any]], None]
 
