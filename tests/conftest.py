@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Generator
+import os
+from pathlib import Path
+import time
 from unittest.mock import PropertyMock, patch
+import uuid
 
 from homeassistant.const import CONF_EMAIL
 from homeassistant.core import HomeAssistant
@@ -29,16 +33,41 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom integrations in every test."""
 
 
+LEFTOVER_MARKER = "CLAUDE_USAGE_TEST_PROCESS_MARKER"
+
+
+def _marked_processes(marker: str) -> list[psutil.Process]:
+    """Return the live processes (other than pytest) that carry the test's marker."""
+    found = []
+    for process in psutil.process_iter():
+        if process.pid == os.getpid():
+            continue
+        try:
+            if (
+                process.environ().get(LEFTOVER_MARKER) == marker
+                and process.status() != psutil.STATUS_ZOMBIE
+            ):
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
 @pytest.fixture
-def no_leftover_processes() -> Generator[None]:
-    """Fail a test that leaves a child process (a scraper, a Chromium) behind."""
-    before = {child.pid for child in psutil.Process().children(recursive=True)}
+def no_leftover_processes(monkeypatch: pytest.MonkeyPatch) -> Generator[None]:
+    """Fail a test that leaves a process (a scraper, a Chromium) behind.
+
+    Every process the test starts inherits a unique environment variable; Chromium included,
+    which Playwright starts in a process group of its own and which outlives its parent.
+    """
+    marker = uuid.uuid4().hex
+    monkeypatch.setenv(LEFTOVER_MARKER, marker)
     yield
-    leftover = [
-        child
-        for child in psutil.Process().children(recursive=True)
-        if child.pid not in before and child.status() != psutil.STATUS_ZOMBIE
-    ]
+    # Chromium's crash handler daemonizes and quits a moment after the browser dies: allow a
+    # few seconds before calling anything left behind.
+    deadline = time.monotonic() + 5
+    while (leftover := _marked_processes(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert not leftover, f"processes left behind: {leftover}"
 
 
@@ -60,7 +89,7 @@ def entity_registry_enabled_by_default() -> Generator[None]:
 
 
 @pytest.fixture
-def mock_config_entry(lookalike: LookalikeServer) -> MockConfigEntry:
+def mock_config_entry(lookalike: LookalikeServer, private_config_dir: Path) -> MockConfigEntry:
     """Return a config entry for the look-alike's personal organization."""
     return MockConfigEntry(
         domain=DOMAIN,
@@ -84,3 +113,12 @@ async def init_integration(
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     return mock_config_entry
+
+
+@pytest.fixture
+def private_config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
+    """Give Home Assistant a config folder of the test's own (scraper state lives there)."""
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    hass.config.config_dir = str(config_dir)
+    return config_dir

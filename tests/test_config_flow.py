@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 import textwrap
 from unittest.mock import patch
 
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.const import CONF_EMAIL, CONF_SCAN_INTERVAL
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers.storage import STORAGE_DIR
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -22,11 +28,6 @@ from custom_components.claude_usage.const import (
 from custom_components.claude_usage.runner import EmailLogin, RunnerError, ScraperError
 from custom_components.claude_usage.scraper.environment import CHROMIUM_ENV
 from custom_components.claude_usage.scraper.protocol import ErrorCode
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
-from homeassistant.const import CONF_EMAIL, CONF_SCAN_INTERVAL
-from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType, InvalidData
-from homeassistant.helpers.storage import STORAGE_DIR
 from tests.lookalike import (
     CHAT_ORG_NAME,
     CHAT_ORG_UUID,
@@ -41,7 +42,7 @@ from tests.lookalike import (
     LookalikeServer,
 )
 
-pytestmark = pytest.mark.usefixtures("no_leftover_processes", "base_url")
+pytestmark = pytest.mark.usefixtures("no_leftover_processes", "private_config_dir", "base_url")
 
 REAL_SCRAPER = runner_module.SCRAPER_PATH
 
@@ -134,9 +135,15 @@ async def test_session_key(hass: HomeAssistant, lookalike: LookalikeServer) -> N
 )
 @pytest.mark.usefixtures("no_browser")
 async def test_session_key_errors(
-    hass: HomeAssistant, lookalike: LookalikeServer, setting: str, value: object, error: str
+    hass: HomeAssistant,
+    lookalike: LookalikeServer,
+    caplog: pytest.LogCaptureFixture,
+    setting: str,
+    value: object,
+    error: str,
 ) -> None:
-    """Each failure shows its error, and the same flow then succeeds."""
+    """Each failure shows its error, and the same flow then succeeds; no log shows the key."""
+    caplog.set_level(logging.DEBUG)
     flow_id = await _start(hass, "session_key")
     setattr(lookalike, setting, value)
     result = await hass.config_entries.flow.async_configure(
@@ -150,6 +157,8 @@ async def test_session_key_errors(
         flow_id, {CONF_SESSION_KEY: lookalike.session_key}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert "sk-ant-sid0" not in caplog.text
 
 
 async def test_organization_picker(hass: HomeAssistant, lookalike: LookalikeServer) -> None:
@@ -267,13 +276,9 @@ async def test_email_code_then_check_fails(
 
 
 async def test_code_step_without_login(hass: HomeAssistant) -> None:
-    """Submitting the code step with no sign-in running just shows it again."""
+    """A code submitted when no sign-in runs (a stale browser tab) asks for the code again."""
     flow_id = await _start(hass, "email")
-    result = await hass.config_entries.flow.async_configure(
-        flow_id, {"next_step_id": "code"} if False else {CONF_EMAIL: DEMO_EMAIL}
-    ) if False else None
-    del result
-    flow = hass.config_entries.flow._progress[flow_id]  # noqa: SLF001
+    flow = hass.config_entries.flow._progress[flow_id]
     result = await flow.async_step_code({CONF_CODE: "123456"})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "code"
@@ -288,6 +293,9 @@ if args[0] != "login":
 if "--email" in args:
     print(json.dumps({{"event": "code_required"}}), flush=True)
     sys.stdin.readline()
+if {fail!r} == "hang":
+    import time
+    time.sleep(60)
 if {fail!r}:
     print(json.dumps({{"status": "error", "protocol": 1, "error": "login_failed",
                       "message": "The window was closed"}}))
@@ -296,7 +304,7 @@ print(json.dumps({{"status": "ok", "protocol": 1, "session_key": {key!r}, "expir
 """
 
 
-def _install_fake_login(tmp_path: Path, key: str, *, fail: bool = False) -> Path:
+def _install_fake_login(tmp_path: Path, key: str, *, fail: bool | str = False) -> Path:
     """A scraper whose `login` needs no browser; every other command is the real one."""
     folder = tmp_path / f"scraper-{fail}"
     folder.mkdir()
@@ -350,9 +358,6 @@ async def test_window_sign_in_fails(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "window"
     assert result["errors"] == {"base": "login_failed"}
-
-    with patch.object(runner_module, "SCRAPER_PATH", fake_login_folder := folder.parent):
-        del fake_login_folder
     hass.config_entries.flow.async_abort(flow_id)
     await hass.async_block_till_done()
 
@@ -401,9 +406,7 @@ async def test_reauth(
     assert mock_config_entry.state is ConfigEntryState.LOADED
 
 
-async def test_reauth_wrong_account(
-    hass: HomeAssistant, lookalike: LookalikeServer
-) -> None:
+async def test_reauth_wrong_account(hass: HomeAssistant, lookalike: LookalikeServer) -> None:
     """Signing in to an account without the entry's organization aborts clearly."""
     entry = MockConfigEntry(
         domain=DOMAIN,
@@ -475,3 +478,21 @@ async def test_options_bounds(
         await hass.config_entries.options.async_configure(
             result["flow_id"], {CONF_SCAN_INTERVAL: interval, CONF_BACKEND: "auto"}
         )
+
+
+async def test_window_abandoned(
+    hass: HomeAssistant,
+    lookalike: LookalikeServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Closing the dialog while the window is open ends the sign-in process."""
+    monkeypatch.setenv("DISPLAY", ":99")
+    folder = _install_fake_login(tmp_path, lookalike.session_key, fail="hang")
+    with patch.object(runner_module, "SCRAPER_PATH", folder):
+        flow_id = await _start(hass, "window")
+        result = await hass.config_entries.flow.async_configure(flow_id, {})
+        assert result["type"] is FlowResultType.SHOW_PROGRESS
+        hass.config_entries.flow.async_abort(flow_id)
+        await hass.async_block_till_done()
+    assert not _flow_dirs(hass)

@@ -8,6 +8,10 @@ from typing import Any
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import CONF_SCAN_INTERVAL, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -24,12 +28,7 @@ from custom_components.claude_usage.const import (
 )
 from custom_components.claude_usage.coordinator import browser_issue_id
 from custom_components.claude_usage.scraper.environment import CHROMIUM_ENV
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import CONF_SCAN_INTERVAL, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
 from tests.lookalike import (
-    CHAT_ORG_UUID,
     FAIL_RATE_LIMITED,
     FAIL_SERVER_ERROR,
     FAIL_SESSION_EXPIRED,
@@ -40,7 +39,7 @@ from tests.lookalike import (
     LookalikeServer,
 )
 
-pytestmark = pytest.mark.usefixtures("no_leftover_processes")
+pytestmark = pytest.mark.usefixtures("no_leftover_processes", "private_config_dir")
 
 ORGS_PATH = "/api/organizations"  # the first request of every poll
 SESSION_SENSOR = "sensor.jane_s_organization_session_usage"
@@ -187,9 +186,7 @@ async def test_single_flight(
     await _advance(hass, freezer, 11)  # past the debouncer's cooldown of setup
     polls = _polls(lookalike)
     with patch.object(runner_module.asyncio, "create_subprocess_exec", gated_exec):
-        presses = [
-            hass.async_create_task(coordinator.async_request_refresh()) for _ in range(10)
-        ]
+        presses = [hass.async_create_task(coordinator.async_request_refresh()) for _ in range(10)]
         await asyncio.sleep(0)
         assert len(started) == 1
         release.set()
@@ -316,3 +313,22 @@ async def test_repair_when_browser_chosen_but_missing(
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
     await hass.config_entries.async_remove(mock_config_entry.entry_id)
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_no_repair_while_a_browser_could_help(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    lookalike: LookalikeServer,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Challenges with the http backend chosen on purpose raise no repair where a browser works."""
+    hass.config_entries.async_update_entry(init_integration, options={CONF_BACKEND: "http"})
+    coordinator = init_integration.runtime_data
+    lookalike.challenge = True
+    for _ in range(4):
+        await coordinator.async_refresh()
+    assert not coordinator.last_update_success
+    assert coordinator.failures == 4
+    assert (
+        issue_registry.async_get_issue(DOMAIN, browser_issue_id(init_integration.entry_id)) is None
+    )

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
-from unittest.mock import patch
 
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.claude_usage.const import CONF_SESSION_KEY, DOMAIN
+from custom_components.claude_usage.const import CONF_BACKEND, CONF_SESSION_KEY
 from custom_components.claude_usage.coordinator import state_dir
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.core import HomeAssistant
 from tests.lookalike import (
     FAIL_HANG,
     FAIL_SERVER_ERROR,
@@ -21,7 +19,7 @@ from tests.lookalike import (
     LookalikeServer,
 )
 
-pytestmark = pytest.mark.usefixtures("no_leftover_processes")
+pytestmark = pytest.mark.usefixtures("no_leftover_processes", "private_config_dir")
 
 
 async def test_setup_unload_and_reload(
@@ -127,3 +125,29 @@ async def test_session_key_absent_from_logs(
         message = record.getMessage() + (record.exc_text or "")
         assert not any(secret in message for secret in secrets), message
     assert "Scraper poll failed" in caplog.text
+
+
+@pytest.mark.browser
+async def test_unload_mid_browser_poll_kills_chromium(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, lookalike: LookalikeServer
+) -> None:
+    """A browser poll cut short by an unload takes its Chromium with it."""
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={**mock_config_entry.options, CONF_BACKEND: "browser"}
+    )
+    await hass.async_block_till_done()
+    coordinator = mock_config_entry.runtime_data
+    lookalike.failure = FAIL_HANG
+    started = len(lookalike.requests)
+    refresh = hass.async_create_task(coordinator.async_request_refresh())
+    for _ in range(400):
+        if len(lookalike.requests) > started:
+            break
+        await asyncio.sleep(0.05)
+    assert len(lookalike.requests) > started
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert refresh.done()

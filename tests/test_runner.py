@@ -6,12 +6,12 @@ import asyncio
 from collections.abc import Callable
 import json
 import logging
-import os
 from pathlib import Path
 import sys
 import textwrap
 from unittest.mock import patch
 
+from homeassistant.core import HomeAssistant
 import psutil
 import pytest
 
@@ -23,7 +23,6 @@ from custom_components.claude_usage.runner import (
     ScraperRunner,
 )
 from custom_components.claude_usage.scraper.protocol import Backend, ErrorCode
-from homeassistant.core import HomeAssistant
 
 KEY = "sk-ant-sid02-runner-secret-0123456789"
 
@@ -316,16 +315,21 @@ async def test_auto_falls_back_to_browser(
         print(json.dumps(result))
         """
     )
-    with patch.object(runner, "browser_problem", return_value=None):
-        with patch.object(runner_module, "SCRAPER_PATH", folder):
-            usage = await runner.poll(KEY, "org-1", Backend.AUTO)
+    with (
+        patch.object(runner, "browser_problem", return_value=None),
+        patch.object(runner_module, "SCRAPER_PATH", folder),
+    ):
+        usage = await runner.poll(KEY, "org-1", Backend.AUTO)
     assert usage.source is Backend.BROWSER
     assert log.read_text().split() == ["http", "browser"]
 
     log.unlink()
-    with patch.object(runner, "browser_problem", return_value="no playwright"):
-        with patch.object(runner_module, "SCRAPER_PATH", folder), pytest.raises(ScraperError):
-            await runner.poll(KEY, "org-1", Backend.AUTO)
+    with (
+        patch.object(runner, "browser_problem", return_value="no playwright"),
+        patch.object(runner_module, "SCRAPER_PATH", folder),
+        pytest.raises(ScraperError),
+    ):
+        await runner.poll(KEY, "org-1", Backend.AUTO)
     assert log.read_text().split() == ["http"]
 
 
@@ -459,3 +463,31 @@ def test_redact() -> None:
     assert runner_module.redact("a sk-ant-sid01-Ab_c-9 b") == "a **REDACTED** b"
     assert runner_module.redact("key=secret", ("secret",)) == "key=**REDACTED**"
     assert json.dumps(runner_module.redact("")) == '""'
+
+
+async def test_headed_login_after_progress_lines(
+    runner: ScraperRunner, fake_scraper: MakeScraper
+) -> None:
+    """The result of a `login` is its last line, after any progress lines."""
+    folder = fake_scraper(
+        """
+        print(json.dumps({"event": "window_opened"}))
+        print(json.dumps({"status": "ok", "protocol": 1, "session_key": "sk-ant-sid02-p"}))
+        """
+    )
+    with patch.object(runner_module, "SCRAPER_PATH", folder):
+        result = await runner.login_headed()
+    assert result.session_key == "sk-ant-sid02-p"
+
+
+@pytest.mark.parametrize(
+    "fetched_at", ["2026-08-23T12:00:00", "yesterday", 1787400000], ids=["naive", "text", "number"]
+)
+async def test_bad_timestamps(
+    runner: ScraperRunner, fake_scraper: MakeScraper, fetched_at: object
+) -> None:
+    """Timestamps must be ISO 8601 with an offset, or the result is rejected."""
+    folder = fake_scraper(_printing({**POLL_OK, "fetched_at": fetched_at}))
+    with pytest.raises(ScraperError) as exc:
+        await _poll(runner, folder)
+    assert exc.value.code is RunnerError.INVALID_OUTPUT

@@ -6,16 +6,16 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
 from custom_components.claude_usage.const import DOMAIN
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
-from homeassistant.util import dt as dt_util
 from tests.lookalike import (
     CHAT_ORG_UUID,
     USAGE_2026,
@@ -24,7 +24,7 @@ from tests.lookalike import (
     usage_payload,
 )
 
-pytestmark = pytest.mark.usefixtures("no_leftover_processes")
+pytestmark = pytest.mark.usefixtures("no_leftover_processes", "private_config_dir")
 
 NOW = datetime(2026, 8, 23, 12, 0, tzinfo=UTC)
 PREFIX = "jane_s_organization"
@@ -155,6 +155,4 @@ async def test_extra_usage_appears_later(
     await mock_config_entry.runtime_data.async_refresh()
     await hass.async_block_till_done()
     assert hass.states.get(f"sensor.{PREFIX}_extra_usage_spent").state == STATE_UNAVAILABLE
-    assert (
-        hass.states.get(f"binary_sensor.{PREFIX}_extra_usage_enabled").state == STATE_UNAVAILABLE
-    )
+    assert hass.states.get(f"binary_sensor.{PREFIX}_extra_usage_enabled").state == STATE_UNAVAILABLE

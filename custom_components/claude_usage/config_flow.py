@@ -354,14 +354,14 @@ class ClaudeUsageConfigFlow(ConfigFlow, domain=DOMAIN):
     @callback
     def async_remove(self) -> None:
         """End a sign-in still running when the flow finishes or is abandoned."""
-        if self._login is not None:
-            self.hass.async_create_task(self._async_end_login(), "claude_usage end sign-in")
         if self._window_task is not None:
             self._window_task.cancel()
+        self.hass.async_create_task(self._async_clean_up(), f"{DOMAIN} sign-in clean-up")
+
+    async def _async_clean_up(self) -> None:
+        await self._async_end_login()
         if self.source not in (SOURCE_REAUTH, SOURCE_RECONFIGURE):
-            self.hass.async_add_executor_job(
-                shutil.rmtree, state_dir(self.hass, f"flow_{self.flow_id}"), True
-            )
+            await self.hass.async_add_executor_job(shutil.rmtree, self._state_dir(), True)
 
 
 class ClaudeUsageOptionsFlow(OptionsFlowWithReload):

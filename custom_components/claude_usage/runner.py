@@ -115,6 +115,7 @@ class _Child:
         self._stderr = bytearray()
         self._lines: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.overflow = False
+        self._killer: asyncio.Task[None] | None = None
         self._readers = asyncio.gather(self._read_stdout(), self._read_stderr())
 
     @classmethod
@@ -136,7 +137,11 @@ class _Child:
             ) from err
         child = cls(proc, secrets)
         if stdin is not None:
-            await child.write(stdin, close=True)
+            try:
+                await child.write(stdin, close=True)
+            except BaseException:
+                await child.close()
+                raise
         return child
 
     async def _read_stdout(self) -> None:
@@ -148,7 +153,7 @@ class _Child:
                 continue  # keep draining, or the process transport never closes
             if len(self._stdout) + len(chunk) > MAX_OUTPUT:
                 self.overflow = True
-                self.kill()
+                self._killer = asyncio.create_task(self.terminate())
                 continue
             self._stdout += chunk
             pending += chunk
@@ -205,17 +210,57 @@ class _Child:
         await asyncio.shield(self._readers)
         return await self._proc.wait()
 
-    def kill(self) -> None:
-        """Kill the child's whole process group (the scraper, its driver, Chromium)."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, signal.SIGKILL)
+    async def terminate(self) -> None:
+        """Kill the scraper and everything it started, including Chromium."""
+        if self._proc.returncode is None:
+            await asyncio.to_thread(_kill_tree, self._proc.pid)
+        else:
+            # Stragglers left in the group by a scraper that exited on its own.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
 
     async def close(self) -> None:
-        """Kill whatever is left of the process group and reap it."""
-        self.kill()
+        """Kill whatever is left of the child and reap it."""
+        await self.terminate()
+        if self._killer is not None:
+            await self._killer
         if self._proc.stdin is not None:
             self._proc.stdin.close()
         await self.wait()
+
+
+def _process_tree(pid: int) -> list[int]:
+    """Return `pid` and every process below it, read from /proc (Linux; just `pid` elsewhere)."""
+    children: dict[int, list[int]] = {}
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                    fields = stat.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    tree = [pid]
+    for parent in tree:
+        tree.extend(children.get(parent, ()))
+    return tree
+
+
+def _kill_tree(pid: int) -> None:
+    """Kill a scraper's process group and every descendant (runs in a worker thread).
+
+    The group alone is not enough: Playwright starts Chromium as the leader of a process
+    group of its own. The scraper's group is stopped first so nothing new starts meanwhile.
+    """
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGSTOP)
+    for process in _process_tree(pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(process, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 class ScraperRunner:
@@ -310,18 +355,21 @@ class ScraperRunner:
             return await run(Backend.BROWSER)
 
     async def login_headed(self) -> LoginResult:
-        """Open a visible browser window and wait until the person has signed in."""
+        """Open a visible browser window and wait until the person has signed in.
+
+        Sign-ins do not take the browser slot: a person signing in for ten minutes must not
+        hold up the polls of other accounts.
+        """
         argv = self._argv(Command.LOGIN, "--headed")
-        async with self._browser_slot:
-            child = await _Child.start(argv, (), stdin=b"")
-            try:
-                await _deadline(child.wait(), LOGIN_HEADED_TIMEOUT)
-                result = await _final_result(child)
-            except ScraperError as err:
-                _log_failure(Command.LOGIN, err, child)
-                raise
-            finally:
-                await child.close()
+        child = await _Child.start(argv, (), stdin=b"")
+        try:
+            await _deadline(child.wait(), LOGIN_HEADED_TIMEOUT)
+            result = await _final_result(child)
+        except ScraperError as err:
+            _log_failure(Command.LOGIN, err, child)
+            raise
+        finally:
+            await child.close()
         return _validate(LoginResult.from_dict, result)
 
     def email_login(self, email: str) -> EmailLogin:

@@ -89,9 +89,7 @@ class Run:
 
     def _save(self, state: SavedState) -> None:
         self.store.save(state)
-        renewed = next(
-            (c["value"] for c in state.cookies if c.get("name") == SESSION_COOKIE), None
-        )
+        renewed = next((c["value"] for c in state.cookies if c.get("name") == SESSION_COOKIE), None)
         self.renewed_key = renewed if renewed and renewed != self.session_key else None
 
 

@@ -10,9 +10,7 @@ from .protocol import PROTOCOL_VERSION, ErrorCode, Status
 class ScraperError(Exception):
     """A failure with an error code from the contract; becomes the JSON error result."""
 
-    def __init__(
-        self, code: ErrorCode, message: str, *, retry_after: int | None = None
-    ) -> None:
+    def __init__(self, code: ErrorCode, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

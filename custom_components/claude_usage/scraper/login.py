@@ -120,9 +120,7 @@ async def login_email(
             await page.locator(_CODE_INPUT).wait_for(timeout=deadline.budget() * 1000)
         except PlaywrightError as err:
             raise ScraperError(
-                ErrorCode.TIMEOUT
-                if "Timeout" in type(err).__name__
-                else ErrorCode.NETWORK,
+                ErrorCode.TIMEOUT if "Timeout" in type(err).__name__ else ErrorCode.NETWORK,
                 "The sign-in page did not ask for a code.",
             ) from err
         emit({"event": LoginEvent.CODE_REQUIRED.value})

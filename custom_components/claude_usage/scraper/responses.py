@@ -52,9 +52,7 @@ def decode(response: RawResponse) -> object:
         location = response.headers.get("location", response.url)
         if is_login_url(location):
             raise ScraperError(ErrorCode.AUTH_INVALID, _signed_out())
-        raise ScraperError(
-            ErrorCode.BAD_RESPONSE, f"Unexpected redirect (HTTP {response.status})."
-        )
+        raise ScraperError(ErrorCode.BAD_RESPONSE, f"Unexpected redirect (HTTP {response.status}).")
     if response.status == 401:
         raise ScraperError(ErrorCode.AUTH_INVALID, _signed_out())
     if response.status == 403:
