@@ -16,7 +16,6 @@ import json
 import logging
 import os
 from pathlib import Path
-import re
 import signal
 import sys
 from typing import Any, Final
@@ -27,6 +26,7 @@ import voluptuous as vol
 from .const import LOGGER
 from .models import CheckResult, LoginResult, Usage
 from .scraper.environment import browser_problem
+from .scraper.processes import process_tree
 from .scraper.protocol import (
     DEFAULT_TIMEOUT,
     LOGIN_EMAIL_STEP_TIMEOUT,
@@ -38,6 +38,7 @@ from .scraper.protocol import (
     LoginEvent,
     Status,
 )
+from .scraper.redact import redact
 
 SCRAPER_PATH: Final = Path(__file__).parent / "scraper"
 
@@ -48,9 +49,6 @@ STDERR_TAIL: Final = 4096
 DEADLINE_GRACE: Final = 10.0
 """Seconds the runner waits beyond the scraper's own deadline before killing it."""
 _CHUNK: Final = 65536
-
-_KEY_PATTERN: Final = re.compile(r"sk-ant-[A-Za-z0-9_\-]+")
-_REDACTED: Final = "**REDACTED**"
 
 
 class RunnerError(StrEnum):
@@ -95,14 +93,6 @@ _ERROR_SCHEMA = vol.Schema(
     },
     extra=vol.ALLOW_EXTRA,
 )
-
-
-def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Remove session keys (the given ones and anything shaped like one) from text."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, _REDACTED)
-    return _KEY_PATTERN.sub(_REDACTED, text)
 
 
 class _Child:
@@ -229,25 +219,6 @@ class _Child:
         await self.wait()
 
 
-def _process_tree(pid: int) -> list[int]:
-    """Return `pid` and every process below it, read from /proc (Linux; just `pid` elsewhere)."""
-    children: dict[int, list[int]] = {}
-    with contextlib.suppress(OSError):
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as stat:
-                    fields = stat.read().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    tree = [pid]
-    for parent in tree:
-        tree.extend(children.get(parent, ()))
-    return tree
-
-
 def _kill_tree(pid: int) -> None:
     """Kill a scraper's process group and every descendant (runs in a worker thread).
 
@@ -256,7 +227,7 @@ def _kill_tree(pid: int) -> None:
     """
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGSTOP)
-    for process in _process_tree(pid):
+    for process in process_tree(pid):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(process, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError, PermissionError):

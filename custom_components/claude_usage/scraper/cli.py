@@ -9,7 +9,6 @@ import json
 import logging
 import os
 from pathlib import Path
-import signal
 import sys
 import threading
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from .deadline import Deadline
 from .environment import import_browser_module
 from .errors import ScraperError
+from .processes import kill_descendants
 from .protocol import (
     DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT,
@@ -119,34 +119,12 @@ def _start_watchdog(seconds: float, output: Output) -> None:
         if output.final(
             ScraperError(ErrorCode.TIMEOUT, "The scraper's deadline passed.").to_result()
         ):
-            kill_descendants()
+            kill_descendants(os.getpid())
             os._exit(EXIT_ERROR)
 
     timer = threading.Timer(seconds + _WATCHDOG_GRACE, expire)
     timer.daemon = True
     timer.start()
-
-
-def kill_descendants() -> None:
-    """SIGKILL every process below this one (a browser that outlived its driver)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    pending = list(children.get(os.getpid(), []))
-    while pending:
-        pid = pending.pop()
-        pending.extend(children.get(pid, []))
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            continue
 
 
 def _read_session_key() -> str:
@@ -219,6 +197,6 @@ def main(argv: list[str] | None = None) -> int:
         ).to_result()
     finally:
         if "playwright" in sys.modules:
-            kill_descendants()
+            kill_descendants(os.getpid())
     output.final(result)
     return EXIT_OK if result.get("status") == Status.OK else EXIT_ERROR

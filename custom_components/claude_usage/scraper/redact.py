@@ -1,13 +1,22 @@
-"""Keeps session keys out of everything the scraper writes to stderr."""
+"""Keeps session keys out of everything written to logs, on both sides of the pipe."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 import logging
 import re
 import sys
 
 _KEY_PATTERN = re.compile(r"sk-ant-[A-Za-z0-9_\-]{4,}")
-_REDACTED = "**REDACTED**"
+REDACTED = "**REDACTED**"
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Return `text` with the given secrets, and anything shaped like a session key, hidden."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return _KEY_PATTERN.sub(REDACTED, text)
 
 
 class Secrets:
@@ -23,9 +32,7 @@ class Secrets:
 
     def redact(self, text: str) -> str:
         """Return `text` with every known secret, and anything shaped like a key, hidden."""
-        for value in self._values:
-            text = text.replace(value, _REDACTED)
-        return _KEY_PATTERN.sub(_REDACTED, text)
+        return redact(text, self._values)
 
 
 class _RedactingFormatter(logging.Formatter):
