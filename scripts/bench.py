@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 
+from custom_components.claude_usage.scraper.processes import process_tree
 from tests.lookalike.fixture import running_lookalike
 from tests.scraper_process import scraper_argv
 
@@ -25,24 +26,6 @@ class Sample:
     seconds: float
     peak_pss_mb: float
     peak_rss_mb: float
-
-
-def _tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as stat:
-                    parent = int(stat.read().rsplit(b")", 1)[1].split()[1])
-            except (OSError, IndexError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, pending = [root], [root]
-    while pending:
-        for child in children.get(pending.pop(), []):
-            found.append(child)
-            pending.append(child)
-    return found
 
 
 def _memory_kb(pid: int) -> tuple[int, int]:
@@ -71,7 +54,7 @@ def measure(argv: list[str], stdin: str) -> Sample:
 
     def sample() -> None:
         while not done.is_set():
-            totals = [_memory_kb(pid) for pid in _tree(process.pid)]
+            totals = [_memory_kb(pid) for pid in process_tree(process.pid)]
             peak[0] = max(peak[0], sum(t[0] for t in totals))
             peak[1] = max(peak[1], sum(t[1] for t in totals))
             done.wait(0.005)
