@@ -13,7 +13,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import ClaudeUsageConfigEntry, ClaudeUsageCoordinator
+from .coordinator import ClaudeUsageConfigEntry
 from .entity import ClaudeUsageEntity
 from .models import Usage
 
@@ -83,14 +83,6 @@ class ClaudeUsageBinarySensorEntity(ClaudeUsageEntity, BinarySensorEntity):
     """A Claude Usage binary sensor."""
 
     entity_description: ClaudeUsageBinarySensorEntityDescription
-
-    def __init__(
-        self,
-        coordinator: ClaudeUsageCoordinator,
-        description: ClaudeUsageBinarySensorEntityDescription,
-    ) -> None:
-        """Initialize the binary sensor."""
-        super().__init__(coordinator, description)
 
     @property
     def available(self) -> bool:

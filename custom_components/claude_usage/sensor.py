@@ -17,7 +17,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .coordinator import ClaudeUsageConfigEntry, ClaudeUsageCoordinator
+from .coordinator import ClaudeUsageConfigEntry
 from .entity import ClaudeUsageEntity
 from .models import Usage, UsageWindow
 from .scraper.protocol import Backend
@@ -193,14 +193,6 @@ class ClaudeUsageSensorEntity(ClaudeUsageEntity, SensorEntity):
     """A Claude Usage sensor."""
 
     entity_description: ClaudeUsageSensorEntityDescription
-
-    def __init__(
-        self,
-        coordinator: ClaudeUsageCoordinator,
-        description: ClaudeUsageSensorEntityDescription,
-    ) -> None:
-        """Initialize the sensor."""
-        super().__init__(coordinator, description)
 
     @property
     def available(self) -> bool:
