@@ -44,3 +44,11 @@ def test_hacs_minimum_version() -> None:
     assert AwesomeVersion(HA_VERSION) >= AwesomeVersion(hacs["homeassistant"])
     # UpdateFailed(retry_after=...) arrived in 2025.12.
     assert AwesomeVersion(hacs["homeassistant"]) >= AwesomeVersion("2025.12.0")
+
+
+def test_translations_are_literal() -> None:
+    """Custom integrations get no build step: `[%key:...%]` references would show up raw."""
+    folder = ROOT / "custom_components/claude_usage"
+    strings = (folder / "strings.json").read_text()
+    assert "[%key:" not in strings
+    assert json.loads((folder / "translations/en.json").read_text()) == json.loads(strings)
