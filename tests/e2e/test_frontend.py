@@ -1,0 +1,343 @@
+"""A person sets up Claude Usage through Home Assistant's own UI, in a real browser.
+
+One real ``hass`` process and one look-alike process (two chat organizations) serve the whole
+module; the steps run in order and build on each other.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+import re
+import secrets
+from typing import Any
+
+from playwright.sync_api import Page, expect
+import pytest
+
+from tests.lookalike import CHAT_ORG_NAME, CHAT_ORG_UUID, DEMO_EMAIL, TEAM_ORG_NAME, TEAM_ORG_UUID
+
+from .frontend import (
+    call_ws,
+    choose_menu_option,
+    config_entries,
+    create_long_lived_token,
+    entity_registry,
+    expect_step,
+    fill_field,
+    finish_device_created,
+    onboard,
+    start_config_flow,
+    submit,
+)
+from .harness import (
+    TEST_BROWSER_ENV,
+    E2ERun,
+    HomeAssistant,
+    Lookalike,
+    leftover_processes,
+    wait_until,
+)
+
+pytestmark = pytest.mark.e2e
+
+DOMAIN = "claude_usage"
+INTEGRATION = "Claude Usage"
+SIGN_IN_TIMEOUT = 90  # the email path starts headless Chromium inside Home Assistant's scraper
+POLL_TIMEOUT = 60
+
+
+def _entity_ids(page: Page, org_uuid: str) -> dict[str, str]:
+    """Entity ids of one organization's entities, by key (unique id ``<org>_<key>``)."""
+    prefix = f"{org_uuid}_"
+    return {
+        entry["unique_id"].removeprefix(prefix): entry["entity_id"]
+        for entry in entity_registry(page, DOMAIN)
+        if entry["unique_id"].startswith(prefix)
+    }
+
+
+def _expected_states(usage: dict[str, Any]) -> dict[str, float]:
+    """What the sensors must show for a usage payload that the look-alike served."""
+    session = float(usage["five_hour"]["utilization"])
+    weekly = float(usage["seven_day"]["utilization"])
+    extra = usage["extra_usage"]
+    scale = 10 ** extra.get("decimal_places", 2)
+    expected = {
+        "session_usage": session,
+        "session_remaining": max(0.0, 100 - session),
+        "weekly_usage": weekly,
+        "weekly_remaining": max(0.0, 100 - weekly),
+        "extra_usage_spent": extra["used_credits"] / scale,
+        "extra_usage_limit": extra["monthly_limit"] / scale,
+    }
+    if usage.get("seven_day_sonnet"):
+        expected["weekly_sonnet_usage"] = float(usage["seven_day_sonnet"]["utilization"])
+    return expected
+
+
+def _assert_states_match(
+    states: dict[str, dict[str, Any]], entity_ids: dict[str, str], usage: dict[str, Any]
+) -> None:
+    for key, value in _expected_states(usage).items():
+        state = states[entity_ids[key]]["state"]
+        assert float(state) == pytest.approx(value), f"{key}: {state} != {value}"
+    resets = datetime.fromisoformat(states[entity_ids["session_resets"]]["state"])
+    served = datetime.fromisoformat(usage["five_hour"]["resets_at"])
+    assert abs(resets - served) < timedelta(seconds=1)  # shown to the second
+
+
+def _ui_value(page: Page, card: str, name: str) -> str:
+    """The state text of one row of a device page card ("Sensors", "Controls", ...)."""
+    rows = page.locator("ha-card").filter(has=page.get_by_role("heading", name=card, exact=True))
+    row = rows.locator("hui-generic-entity-row").filter(has_text=name)
+    expect(row).to_have_count(1)
+    return (row.text_content() or "").strip()
+
+
+def _assert_ui_shows(ui_text: str, state: str) -> None:
+    """The UI's formatted text ("16%", "$3.47") shows the state at the precision it displays."""
+    match = re.search(r"-?\d[\d,]*(?:\.(\d+))?", ui_text)
+    assert match, f"no number in {ui_text!r}"
+    decimals = len(match.group(1) or "")
+    shown = float(match.group(0).replace(",", ""))
+    assert shown == pytest.approx(round(float(state), decimals)), f"{ui_text!r} != {state}"
+
+
+def _open_device_page(page: Page, url: str, device_name: str) -> None:
+    """Settings > Devices & services > Claude Usage > its one service (device)."""
+    page.goto(f"{url}/config/integrations/integration/{DOMAIN}")
+    page.get_by_role("link", name="1 service").click()  # the only device opens at once
+    expect(page.get_by_role("heading", name="Sensors")).to_be_visible()
+    expect(page.get_by_text(device_name).first).to_be_visible()
+
+
+def _scraper_processes(
+    e2e_run: E2ERun, home_assistant: HomeAssistant, lookalike: Lookalike
+) -> list[tuple[int, str]]:
+    """This run's processes other than hass, the look-alike and the test's own browser."""
+    return [
+        (pid, command)
+        for pid, command in leftover_processes(e2e_run.marker, unless=TEST_BROWSER_ENV)
+        if pid not in (home_assistant.pid, lookalike.pid)
+    ]
+
+
+def test_onboarding(page: Page, home_assistant: HomeAssistant, e2e_run: E2ERun) -> None:
+    """Create the owner account and accept the defaults; the REST API then takes a token."""
+    onboard(page, home_assistant.url)
+    e2e_run.token = create_long_lived_token(page)
+    assert home_assistant.rest("GET", "/api/", e2e_run.token) == {"message": "API running."}
+
+
+def test_add_with_session_key(
+    page: Page, home_assistant: HomeAssistant, lookalike: Lookalike
+) -> None:
+    """Add integration > Claude Usage > paste the key > pick one of two organizations."""
+    start_config_flow(page, home_assistant.url, INTEGRATION)
+    flow = expect_step(page, "Sign in to Claude")
+    choose_menu_option(flow, "Paste a session key")
+    flow = expect_step(page, "Paste a session key")
+    fill_field(flow, "Session key", lookalike.session_key)
+    submit(flow)
+
+    flow = expect_step(page, "Choose the organization")
+    flow.get_by_role("radio", name=re.compile(rf"^{re.escape(CHAT_ORG_NAME)}")).check()
+    submit(flow)
+    finish_device_created(page)
+
+    entries = config_entries(page, DOMAIN)
+    assert [(entry["title"], entry["state"]) for entry in entries] == [(CHAT_ORG_NAME, "loaded")]
+
+
+def test_sensors_match_lookalike(
+    page: Page,
+    home_assistant: HomeAssistant,
+    lookalike: Lookalike,
+    e2e_run: E2ERun,
+    screenshot_dir: Path | None,
+) -> None:
+    """The device page and /api/states show what the look-alike served."""
+    usage = lookalike.usage(CHAT_ORG_UUID)
+    entity_ids = _entity_ids(page, CHAT_ORG_UUID)
+    states = home_assistant.states(e2e_run.token)
+    _assert_states_match(states, entity_ids, usage)
+    assert states[entity_ids["plan"]]["state"] is not None
+
+    _open_device_page(page, home_assistant.url, CHAT_ORG_NAME)
+    for key, name in (
+        ("session_usage", "Session usage"),
+        ("session_remaining", "Session remaining"),
+        ("weekly_usage", "Weekly usage"),
+        ("weekly_sonnet_usage", "Weekly Sonnet usage"),
+        ("extra_usage_spent", "Extra usage spent"),
+        ("extra_usage_limit", "Extra usage limit"),
+    ):
+        _assert_ui_shows(_ui_value(page, "Sensors", name), states[entity_ids[key]]["state"])
+
+    if screenshot_dir is not None:
+        _save_device_screenshot(page, screenshot_dir / "device.png")
+        _save_dashboard_screenshot(page, home_assistant.url, entity_ids, screenshot_dir)
+
+
+def test_reauth_after_session_expired(
+    page: Page, home_assistant: HomeAssistant, lookalike: Lookalike, e2e_run: E2ERun
+) -> None:
+    """An expired session raises a notice in Settings; signing in again through it recovers."""
+    entity_ids = _entity_ids(page, CHAT_ORG_UUID)
+    lookalike.control("POST", "expire_sessions")
+
+    _open_device_page(page, home_assistant.url, CHAT_ORG_NAME)
+    page.locator("ha-card").filter(has=page.get_by_role("heading", name="Controls")).get_by_role(
+        "button", name="Press"
+    ).click()
+
+    notice = page.get_by_text(f"Authentication expired for {CHAT_ORG_NAME}")
+    page.goto(f"{home_assistant.url}/config/dashboard")
+    expect(notice).to_be_visible(timeout=POLL_TIMEOUT * 1000)
+    session_usage = entity_ids["session_usage"]
+    assert home_assistant.states(e2e_run.token)[session_usage]["state"] == "unavailable"
+
+    new_key = f"sk-ant-sid02-e2e-{secrets.token_urlsafe(32)}AA"
+    lookalike.control("POST", "session_keys", {"session_key": new_key})
+    notice.click()
+    flow = expect_step(page, "Sign in to Claude again")
+    choose_menu_option(flow, "Paste a session key")
+    flow = expect_step(page, "Paste a session key")
+    fill_field(flow, "Session key", new_key)
+    submit(flow)
+    flow = expect_step(page, INTEGRATION)
+    expect(flow.get_by_text("Re-authentication was successful")).to_be_visible()
+    flow.get_by_role("button", name="Close").last.click()
+    expect(notice).to_have_count(0)
+
+    wait_until(
+        lambda: home_assistant.states(e2e_run.token)[session_usage]["state"] != "unavailable",
+        POLL_TIMEOUT,
+        "the sensors to recover after reauth",
+    )
+    _assert_states_match(
+        home_assistant.states(e2e_run.token), entity_ids, lookalike.usage(CHAT_ORG_UUID)
+    )
+
+
+def test_email_code_sign_in(
+    page: Page, home_assistant: HomeAssistant, lookalike: Lookalike, e2e_run: E2ERun
+) -> None:
+    """Sign in with email: the code comes from the look-alike's 'mailbox'; adds the other org."""
+    start_config_flow(page, home_assistant.url, INTEGRATION)
+    flow = expect_step(page, "Sign in to Claude")
+    choose_menu_option(flow, "Sign in with email")
+    flow = expect_step(page, "Sign in with email")
+    fill_field(flow, "Email", DEMO_EMAIL)
+    submit(flow)
+
+    flow = expect_step(page, "Enter the code", SIGN_IN_TIMEOUT)
+    code = wait_until(lambda: lookalike.login_code(DEMO_EMAIL), POLL_TIMEOUT, "the mailed code")
+    fill_field(flow, "Code", code)
+    submit(flow)
+
+    flow = expect_step(page, "Choose the organization", SIGN_IN_TIMEOUT)
+    flow.get_by_role("radio", name=re.compile(rf"^{re.escape(TEAM_ORG_NAME)}")).check()
+    submit(flow)
+    finish_device_created(page)
+
+    entries = {entry["title"]: entry["state"] for entry in config_entries(page, DOMAIN)}
+    assert entries == {CHAT_ORG_NAME: "loaded", TEAM_ORG_NAME: "loaded"}
+    _assert_states_match(
+        home_assistant.states(e2e_run.token),
+        _entity_ids(page, TEAM_ORG_UUID),
+        lookalike.usage(TEAM_ORG_UUID),
+    )
+    # The sign-in's scraper and its Chromium end with the flow.
+    try:
+        wait_until(
+            lambda: not _scraper_processes(e2e_run, home_assistant, lookalike),
+            POLL_TIMEOUT,
+            "the sign-in scraper to exit",
+        )
+    except TimeoutError:
+        pytest.fail(f"still running: {_scraper_processes(e2e_run, home_assistant, lookalike)}")
+
+
+def _save_device_screenshot(page: Page, path: Path) -> None:
+    """The device page with its sensors, as the README shows it."""
+    page.set_viewport_size({"width": 1100, "height": 1250})
+    try:
+        expect(page.get_by_role("heading", name="Diagnostic")).to_be_visible()
+        # The two columns of cards; the rest of the width is empty at this size.
+        page.screenshot(path=path, clip={"x": 0, "y": 0, "width": 830, "height": 1250})
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
+    _shrink_png(path)
+
+
+def _save_dashboard_screenshot(
+    page: Page, url: str, entity_ids: dict[str, str], directory: Path
+) -> None:
+    """A dashboard with the usual cards for these sensors."""
+    call_ws(
+        page,
+        {
+            "type": "lovelace/dashboards/create",
+            "url_path": "claude-usage",
+            "title": "Claude",
+            "icon": "mdi:robot-happy-outline",
+            "mode": "storage",
+            "show_in_sidebar": True,
+        },
+    )
+    call_ws(
+        page,
+        {
+            "type": "lovelace/config/save",
+            "url_path": "claude-usage",
+            "config": {"views": [{"title": "Usage", "cards": [_dashboard_card(entity_ids)]}]},
+        },
+    )
+    page.goto(f"{url}/claude-usage/0")
+    card = page.locator("hui-vertical-stack-card")
+    expect(card.locator("ha-gauge")).to_have_count(2)
+    path = directory / "dashboard.png"
+    card.screenshot(path=path, animations="disabled")  # the needles' sweep, finished
+    _shrink_png(path)
+
+
+def _dashboard_card(entity_ids: dict[str, str]) -> dict[str, Any]:
+    gauge = {"type": "gauge", "min": 0, "max": 100, "needle": True}
+    gauge["severity"] = {"green": 0, "yellow": 70, "red": 90}
+    rows = (
+        ("session_resets", "Session resets"),
+        ("weekly_resets", "Weekly resets"),
+        ("weekly_sonnet_usage", "Weekly Sonnet usage"),
+        ("extra_usage_spent", "Extra usage spent"),
+        ("limit_reached", "Limit reached"),
+        ("refresh", "Refresh"),
+    )
+    return {
+        "type": "vertical-stack",
+        "cards": [
+            {
+                "type": "horizontal-stack",
+                "cards": [
+                    {**gauge, "entity": entity_ids["session_usage"], "name": "Session"},
+                    {**gauge, "entity": entity_ids["weekly_usage"], "name": "Week"},
+                ],
+            },
+            {
+                "type": "entities",
+                "title": "Claude",
+                "entities": [{"entity": entity_ids[key], "name": name} for key, name in rows],
+            },
+        ],
+    }
+
+
+def _shrink_png(path: Path) -> None:
+    """Quantize to 256 colours: a screenshot of flat UI keeps its look at a third of the size."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(
+            path, optimize=True
+        )
