@@ -298,6 +298,8 @@ def _save_dashboard_screenshot(
     page.goto(f"{url}/claude-usage/0")
     card = page.locator("hui-vertical-stack-card")
     expect(card.locator("ha-gauge")).to_have_count(2)
+    expect(card.locator("hui-generic-entity-row")).to_have_count(6)
+    expect(card.get_by_text("Session resets")).to_be_visible()
     path = directory / "dashboard.png"
     card.screenshot(path=path, animations="disabled")  # the needles' sweep, finished
     _shrink_png(path)
@@ -338,6 +340,7 @@ def _shrink_png(path: Path) -> None:
     from PIL import Image
 
     with Image.open(path) as image:
+        assert len(image.getcolors(1 << 24) or ()) > 16, f"{path.name} came out blank"
         image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(
             path, optimize=True
         )
