@@ -10,11 +10,11 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import ClaudeUsageConfigEntry
-from .entity import ClaudeUsageEntity
+from .entity import ClaudeUsageEntity, async_add_entities_as_reported
 from .models import Usage
 
 PARALLEL_UPDATES = 0
@@ -59,24 +59,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up binary sensors; extra usage's appears once the account reports it."""
-    coordinator = entry.runtime_data
-    known: set[str] = set()
-
-    @callback
-    def async_add_new() -> None:
-        new = [
-            description
-            for description in DESCRIPTIONS
-            if description.key not in known and description.exists_fn(coordinator.data)
-        ]
-        known.update(description.key for description in new)
-        if new:
-            async_add_entities(
-                ClaudeUsageBinarySensorEntity(coordinator, description) for description in new
-            )
-
-    async_add_new()
-    entry.async_on_unload(coordinator.async_add_listener(async_add_new))
+    async_add_entities_as_reported(
+        entry,
+        async_add_entities,
+        lambda data: [d for d in DESCRIPTIONS if d.exists_fn(data)],
+        lambda description: ClaudeUsageBinarySensorEntity(entry.runtime_data, description),
+    )
 
 
 class ClaudeUsageBinarySensorEntity(ClaudeUsageEntity, BinarySensorEntity):

@@ -2,17 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import CONF_BASE_URL, CONF_ORGANIZATION, DOMAIN, USAGE_PAGE
-from .coordinator import ClaudeUsageCoordinator
+from .coordinator import ClaudeUsageConfigEntry, ClaudeUsageCoordinator
+from .models import Usage
 
 
 def plan_name(plan: str | None) -> str | None:
     """Return a plan code such as `claude_max` as people know it ("Claude Max")."""
     return plan.replace("_", " ").title() if plan else None
+
+
+def async_add_entities_as_reported[DescriptionT: EntityDescription](
+    entry: ClaudeUsageConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    reported: Callable[[Usage], Iterable[DescriptionT]],
+    create: Callable[[DescriptionT], Entity],
+) -> None:
+    """Add an entity per description the data supports, now and whenever a new one appears.
+
+    Claude adds usage windows (new models) without notice; their entities come without a reload.
+    """
+    coordinator = entry.runtime_data
+    known: set[str] = set()
+
+    @callback
+    def async_add_new() -> None:
+        new = [
+            description
+            for description in reported(coordinator.data)
+            if description.key not in known
+        ]
+        known.update(d.key for d in new)
+        if new:
+            async_add_entities(create(d) for d in new)
+
+    async_add_new()
+    entry.async_on_unload(coordinator.async_add_listener(async_add_new))
 
 
 class ClaudeUsageEntity(CoordinatorEntity[ClaudeUsageCoordinator]):

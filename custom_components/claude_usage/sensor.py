@@ -13,12 +13,12 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import PERCENTAGE, EntityCategory
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import ClaudeUsageConfigEntry
-from .entity import ClaudeUsageEntity
+from .entity import ClaudeUsageEntity, async_add_entities_as_reported
 from .models import Usage, UsageWindow
 from .scraper.protocol import Backend
 
@@ -169,24 +169,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Set up sensors, and add those of a usage window when it first appears."""
-    coordinator = entry.runtime_data
-    known: set[str] = set()
-
-    @callback
-    def async_add_new() -> None:
-        new = [
-            description
-            for description in descriptions_for(coordinator.data)
-            if description.key not in known
-        ]
-        known.update(description.key for description in new)
-        if new:
-            async_add_entities(
-                ClaudeUsageSensorEntity(coordinator, description) for description in new
-            )
-
-    async_add_new()
-    entry.async_on_unload(coordinator.async_add_listener(async_add_new))
+    async_add_entities_as_reported(
+        entry,
+        async_add_entities,
+        descriptions_for,
+        lambda description: ClaudeUsageSensorEntity(entry.runtime_data, description),
+    )
 
 
 class ClaudeUsageSensorEntity(ClaudeUsageEntity, SensorEntity):
