@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 import os
 from pathlib import Path
 import time
@@ -31,6 +31,29 @@ pytest_plugins = ["tests.lookalike.fixture"]
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom integrations in every test."""
+
+
+DEPRECATION_REPORTS = ("Detected that custom integration 'claude_usage'", "Detected code that")
+
+
+def deprecation_reports(messages: Iterable[str]) -> list[str]:
+    """Home Assistant's reports of a deprecated use, which it logs instead of warning."""
+    return [message for message in messages if any(r in message for r in DEPRECATION_REPORTS)]
+
+
+@pytest.fixture(autouse=True)
+def fail_on_deprecation_reports(caplog: pytest.LogCaptureFixture) -> Generator[None]:
+    """Fail a test during which this integration (or the test) used a deprecated API.
+
+    DeprecationWarnings are errors through pytest's filterwarnings; this catches the other kind.
+    """
+    yield
+    messages = [
+        record.getMessage()
+        for when in ("setup", "call", "teardown")
+        for record in caplog.get_records(when)
+    ]
+    assert not deprecation_reports(messages)
 
 
 LEFTOVER_MARKER = "CLAUDE_USAGE_TEST_PROCESS_MARKER"

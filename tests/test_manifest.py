@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-import tomllib
+import re
 
 from awesomeversion import AwesomeVersion
 from homeassistant.const import __version__ as HA_VERSION
 
 ROOT = Path(__file__).parent.parent
 MANIFEST = json.loads((ROOT / "custom_components/claude_usage/manifest.json").read_text())
+LEGS = ("latest", "latest-hass", "minimum")
+TEST_LEG_ENV = "CLAUDE_USAGE_TEST_LEG"
+"""Set by scripts/test to the leg that runs: `latest` or `minimum`."""
+
+
+def pinned(leg: str) -> list[str]:
+    """The requirement lines of one leg's pinned set."""
+    lines = (ROOT / "requirements" / f"{leg}.txt").read_text().splitlines()
+    return [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
 
 
 def test_manifest_keys_in_hassfest_order() -> None:
@@ -29,21 +39,26 @@ def test_manifest_keys_in_hassfest_order() -> None:
 
 
 def test_requirements_install_on_home_assistant_os() -> None:
-    """No Playwright (no musl wheel); curl_cffi pinned to what the tests run with."""
+    """No Playwright (no musl wheel); curl_cffi pinned to what every leg runs with."""
     requirements = MANIFEST["requirements"]
     assert not any(req.lower().startswith("playwright") for req in requirements)
-    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]["dev"]
-    for requirement in requirements:
-        assert requirement in dev
+    for leg in LEGS:
+        for requirement in requirements:
+            assert requirement in pinned(leg), (requirement, leg)
 
 
 def test_hacs_minimum_version() -> None:
-    """hacs.json names the integration and a minimum HA version the tests satisfy."""
+    """hacs.json and the README declare exactly the Home Assistant the minimum leg installs."""
     hacs = json.loads((ROOT / "hacs.json").read_text())
     assert hacs["name"] == MANIFEST["name"]
-    assert AwesomeVersion(HA_VERSION) >= AwesomeVersion(hacs["homeassistant"])
-    # UpdateFailed(retry_after=...) arrived in 2025.12.
-    assert AwesomeVersion(hacs["homeassistant"]) >= AwesomeVersion("2025.12.0")
+    minimum = hacs["homeassistant"]
+    assert AwesomeVersion(HA_VERSION) >= AwesomeVersion(minimum)
+    if os.environ.get(TEST_LEG_ENV) == "minimum":
+        assert minimum == HA_VERSION
+    readme = (ROOT / "README.md").read_text()
+    assert f"Home Assistant {minimum} or newer is required." in readme
+    stated = set(re.findall(r"Home Assistant (20\d\d\.\d+\.\d+) or newer", readme))
+    assert stated == {minimum}
 
 
 def test_translations_are_literal() -> None:

@@ -20,6 +20,8 @@ from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwrig
 import pytest
 import pytest_socket
 
+from tests.conftest import deprecation_reports
+
 from .frontend import CHROMIUM, CHROMIUM_ARGS
 from .harness import (
     MARKER_ENV,
@@ -125,6 +127,10 @@ def home_assistant(e2e_run: E2ERun, lookalike: Lookalike) -> Iterator[HomeAssist
         yield hass
     finally:
         hass.stop()
+    log = hass.log_path.read_text() if hass.log_path.exists() else ""
+    reports = deprecation_reports(log.splitlines())
+    assert not reports, f"Home Assistant reported deprecated uses: {reports}"
+    assert "DeprecationWarning" not in log
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,9 @@ HOST = "127.0.0.1"
 MARKER_ENV = "CLAUDE_USAGE_E2E_RUN"
 TEST_BROWSER_ENV = "CLAUDE_USAGE_E2E_TEST_BROWSER"  # the test's own Playwright and Chromium
 BASE_URL_ENV = "CLAUDE_USAGE_BASE_URL"
+HASS_PYTHON_ENV = "CLAUDE_USAGE_HASS_PYTHON"
+"""The interpreter whose ``homeassistant`` the real ``hass`` runs: scripts/test points it at the
+leg's Home Assistant (the newest release on the latest leg); by default, this test's own."""
 
 START_TIMEOUT = 120.0  # two busy cores: Home Assistant's first start takes 5 to 15 s
 STOP_TIMEOUT = 30.0
@@ -44,6 +47,11 @@ logger:
   logs:
     custom_components.claude_usage: debug
 """
+
+
+def hass_python() -> str:
+    """The Python that runs ``hass`` (``HASS_PYTHON_ENV``, else this interpreter)."""
+    return os.environ.get(HASS_PYTHON_ENV) or sys.executable
 
 
 def free_port() -> int:
@@ -219,7 +227,7 @@ class HomeAssistant:
         self._console = (self.config_dir / "console.log").open("wb")
         self._process = subprocess.Popen(
             _tied_to_us(
-                [sys.executable, "-m", "homeassistant", "-c", str(self.config_dir), "--skip-pip"]
+                [hass_python(), "-m", "homeassistant", "-c", str(self.config_dir), "--skip-pip"]
             ),
             cwd=ROOT,
             env=_environment(self.marker, {BASE_URL_ENV: self.base_url_for_new_entries}),
