@@ -56,20 +56,30 @@ def enable_event_loop_debug() -> None:
 
 
 @pytest.fixture(autouse=True)
+def configure_event_loop() -> None:
+    """Override (newer test plugins): no Home Assistant loop here to configure.
+
+    The plugin's version is async, and an async fixture cannot start while Playwright's sync
+    API holds this thread's loop.
+    """
+
+
+@pytest.fixture(autouse=True)
 def verify_cleanup() -> Iterator[None]:
     """Override the plugin's check, which inspects the thread's current event loop.
 
     Playwright's sync API keeps its own loop marked running in this thread, and there is no
     in-process Home Assistant here. What still matters is checked: no step leaves a thread
-    behind (the executor of Playwright's module-long loop, created under Home Assistant's loop
-    policy as "SyncWorker_<n>", goes with that loop; ``e2e_run`` checks that it is gone).
+    behind (the executor of Playwright's module-long loop, named "SyncWorker_<n>" under older
+    Home Assistant loop policies and "asyncio_<n>" under newer ones, goes with that loop;
+    ``e2e_run`` checks that it is gone).
     """
     threads_before = frozenset(threading.enumerate())
     yield
     left = [
         thread
         for thread in frozenset(threading.enumerate()) - threads_before
-        if not thread.name.startswith(("waitpid-", "SyncWorker_"))
+        if not thread.name.startswith(("waitpid-", "SyncWorker_", "asyncio_"))
     ]
     assert not left, f"threads left running: {left}"
 
