@@ -126,7 +126,9 @@ def step_title(page: Page, title: str | re.Pattern[str]) -> Locator:
     return dialog(page).get_by_text(title, exact=True).first
 
 
-def expect_step(page: Page, title: str | re.Pattern[str], timeout_s: float | None = None) -> Locator:
+def expect_step(
+    page: Page, title: str | re.Pattern[str], timeout_s: float | None = None
+) -> Locator:
     """Wait until the config-flow dialog shows the step titled ``title``; returns the dialog."""
     expect(step_title(page, title)).to_be_visible(
         timeout=None if timeout_s is None else timeout_s * 1000
