@@ -12,6 +12,7 @@ from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import CONF_SCAN_INTERVAL, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -259,9 +260,8 @@ async def test_one_browser_at_a_time(
         patch.object(runner_module._Child, "close", close),
     ):
         entries[1].add_to_hass(hass)
-        await asyncio.gather(
-            *(hass.config_entries.async_setup(entry.entry_id) for entry in entries)
-        )
+        # Setting up the integration sets up both entries at once, as at Home Assistant's start.
+        assert await async_setup_component(hass, DOMAIN, {})
         await hass.async_block_till_done()
     assert [entry.state for entry in entries] == [ConfigEntryState.LOADED] * 2
     assert all(entry.runtime_data.data.source == "browser" for entry in entries)
