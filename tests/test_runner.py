@@ -266,6 +266,19 @@ def _gone(pid: int) -> bool:
         return True
 
 
+async def _all_gone(pids: list[int]) -> bool:
+    """Whether every process has died, allowing the kernel time to deliver SIGKILL.
+
+    killpg() returns before a busy machine has scheduled each member of the group
+    to die, so a grandchild can still show as running for a moment.
+    """
+    for _ in range(100):
+        if all(_gone(pid) for pid in pids):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
 async def _wait_for(pid_file: Path) -> None:
     for _ in range(200):
         if pid_file.exists() and len(pid_file.read_text().split()) == 2:
@@ -283,7 +296,7 @@ async def test_timeout_kills_process_group(
     with patch.object(runner_module, "DEADLINE_GRACE", 0.0), pytest.raises(ScraperError) as exc:
         await _poll(runner, folder, seconds=1.5)
     assert exc.value.code is ErrorCode.TIMEOUT
-    assert all(_gone(pid) for pid in _pids(pid_file))
+    assert await _all_gone(_pids(pid_file))
 
 
 async def test_cancel_kills_process_group(
@@ -296,7 +309,7 @@ async def test_cancel_kills_process_group(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert all(_gone(pid) for pid in _pids(pid_file))
+    assert await _all_gone(_pids(pid_file))
 
 
 async def test_auto_falls_back_to_browser(
