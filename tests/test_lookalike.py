@@ -42,18 +42,22 @@ from tests.lookalike import (
     USAGE_2026,
     USAGE_CUSTOM,
     USAGE_EXTRA_OVER_100,
+    USAGE_FREE,
     USAGE_IDLE,
     USAGE_LEGACY_2025,
     USAGE_LIMITS_ONLY,
+    USAGE_NEW_KINDS,
     USAGE_NO_LEGACY_WINDOWS,
     USAGE_SHAPES,
     USAGE_SPEND_ONLY,
     USAGE_STRING_UTILIZATION,
+    USAGE_SURFACE_SCOPED,
     USAGE_UNKNOWN_KEYS,
     LookalikeServer,
     usage_payload,
 )
-from tests.lookalike.pages import solve_challenge
+from tests.lookalike.pages import FREE_PLAN_TEXT, solve_challenge
+from tests.lookalike.payloads import DEMO_SURFACE_AFTER_REQUESTS
 
 ROOT = Path(__file__).parent.parent
 UA = "Mozilla/5.0 (X11; Linux x86_64) look-alike-test"
@@ -172,6 +176,13 @@ def test_every_usage_shape_is_served_exactly(lookalike: LookalikeServer) -> None
         USAGE_EXTRA_OVER_100: lambda u: u["extra_usage"]["utilization"] > 100,
         USAGE_SPEND_ONLY: lambda u: u["extra_usage"] is None and u["spend"]["used"],
         USAGE_UNKNOWN_KEYS: lambda u: {"seven_day_omelette", "tangelo", "seven_day_foo"} <= set(u),
+        USAGE_SURFACE_SCOPED: lambda u: (
+            sum(bool((item["scope"] or {}).get("surface")) for item in u["limits"]) == 4
+        ),
+        USAGE_NEW_KINDS: lambda u: "daily_routines" in {item["kind"] for item in u["limits"]},
+        USAGE_FREE: lambda u: (
+            u["limits"] == [] and all(v is None for k, v in u.items() if k != "limits")
+        ),
     }
     for shape in USAGE_SHAPES:
         lookalike.usage_shape = shape
@@ -179,8 +190,13 @@ def test_every_usage_shape_is_served_exactly(lookalike: LookalikeServer) -> None
         assert served == usage_payload(shape), shape
         assert shape == USAGE_2026 or traits[shape](served), shape
         page = fetch(lookalike, "/settings/usage").text
-        assert "Current session" in page, shape
+        assert ("Current session" in page) is (shape != USAGE_FREE), shape
+        assert (FREE_PLAN_TEXT in page) is (shape == USAGE_FREE), shape
         assert "Couldn't load usage" not in page, shape
+    lookalike.usage_shape = USAGE_SURFACE_SCOPED
+    page = fetch(lookalike, "/settings/usage").text
+    assert "Claude Code" in page
+    assert "Claude Design" not in page  # inactive
 
     lookalike.set_usage({"five_hour": None, "surprise": [1, 2]})
     assert fetch(lookalike, USAGE_PATH).json() == {"five_hour": None, "surprise": [1, 2]}
@@ -325,14 +341,24 @@ def test_requests_are_recorded(lookalike: LookalikeServer) -> None:
 
 
 def test_demo_usage_moves_between_polls(lookalike: LookalikeServer) -> None:
-    """The session climbs every poll and a weekly Opus window appears after the third."""
+    """The session climbs every poll; a weekly Opus window appears after the third, and a
+    weekly limit scoped by surface (Claude Code) after the fifth."""
     lookalike.demo = True
-    polls = [fetch(lookalike, USAGE_PATH).json() for _ in range(5)]
-    sessions = [p["five_hour"]["utilization"] for p in polls]
+    polls = [fetch(lookalike, USAGE_PATH).json() for _ in range(DEMO_SURFACE_AFTER_REQUESTS + 2)]
+    sessions = [p["five_hour"]["utilization"] for p in polls[:5]]
     assert sessions == sorted(sessions)
     assert len(set(sessions)) == 5
-    assert [p["seven_day_opus"] is not None for p in polls] == [False] * 3 + [True] * 2
+    assert [p["seven_day_opus"] is not None for p in polls] == [False] * 3 + [True] * 4
+    surfaces = [
+        [item["scope"]["surface"]["display_name"] for item in p["limits"] if _surface(item)]
+        for p in polls
+    ]
+    assert surfaces == [[]] * 5 + [["Claude Code"]] * 2
     assert lookalike.usage_payload == polls[-1]
+
+
+def _surface(item: dict[str, Any]) -> bool:
+    return isinstance(item.get("scope"), dict) and item["scope"].get("surface") is not None
 
 
 # ---------------------------------------------------------------------------------------------

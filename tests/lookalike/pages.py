@@ -25,6 +25,7 @@ _MASK32: Final = 0xFFFFFFFF
 
 # Model windows that are not "<Model> only" rows on the settings page.
 _NOT_MODEL_WINDOWS: Final = frozenset({"oauth_apps", "cowork", "routines", "omelette"})
+FREE_PLAN_TEXT: Final = "Usage limits are available on Claude Pro, Max and Team plans."
 _CURRENCY_SYMBOLS: Final = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 _STYLE: Final = """
@@ -279,6 +280,15 @@ def _limit_model(item: dict[str, Any]) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def _limit_surface(item: dict[str, Any]) -> str | None:
+    """The product a surface-scoped limit applies to ("Claude Code")."""
+    scope = item.get("scope")
+    surface = scope.get("surface") if isinstance(scope, dict) else None
+    if isinstance(surface, dict):
+        surface = surface.get("display_name") or surface.get("id")
+    return surface if isinstance(surface, str) else None
+
+
 def _limit_bar(label: str, item: dict[str, Any]) -> _Bar | None:
     percent = _number(item.get("percent"))
     if percent is None:
@@ -302,11 +312,14 @@ def _scoped_bars(payload: dict[str, Any]) -> list[_Bar]:
             if bar is not None:
                 bars[name.lower()] = bar
     for item in _limit_entries(payload):
-        model = _limit_model(item)
-        if item.get("kind") == "weekly_scoped" and model and model.lower() not in bars:
-            bar = _limit_bar(f"{model} only", item)
+        if item.get("kind") != "weekly_scoped":
+            continue
+        model, surface = _limit_model(item), _limit_surface(item)
+        label = f"{model} only" if model else surface
+        if label and label.lower() not in bars:
+            bar = _limit_bar(label, item)
             if bar is not None:
-                bars[model.lower()] = bar
+                bars[label.lower()] = bar
     return [bars[name] for name in sorted(bars)]
 
 
@@ -397,11 +410,14 @@ def _usage_sections(payload: dict[str, Any], now: datetime) -> str:
     weekly = _window_bar("All models", payload.get("seven_day")) or _first_limit(
         payload, "weekly_all", "All models"
     )
+    scoped = _scoped_bars(payload)
+    if session is None and weekly is None and not scoped:
+        return f"<p>{FREE_PLAN_TEXT}</p>\n{_extra_html(payload)}"
     parts = ["<section><h2>Plan usage limits</h2>"]
     if session is not None:
         parts.append(_bar_html(session, _resets_in(session.resets_at, now)))
     parts.append("<h3>Weekly limits</h3>")
-    for bar in [weekly, *_scoped_bars(payload)]:
+    for bar in [weekly, *scoped]:
         if bar is not None:
             parts.append(_bar_html(bar, _resets_on(bar.resets_at)))
     parts.append("</section>")
@@ -437,7 +453,7 @@ def usage_page(
         except (TypeError, ValueError, AttributeError):
             sections = '<p role="alert">Couldn\'t load usage.</p>'
     else:
-        sections = "<p>Usage limits are available on Claude Pro, Max and Team plans.</p>"
+        sections = f"<p>{FREE_PLAN_TEXT}</p>"
     usage_url = f"/api/organizations/{org_uuid}/usage" if org_uuid else ""
     body = f"""<main data-usage-url="{escape(usage_url)}" data-loaded="false">
 <h1>Usage</h1>
