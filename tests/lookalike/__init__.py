@@ -53,10 +53,14 @@ from .server import (
     FAIL_WRONG_ORG,
     FAIL_WRONG_SHAPE,
     FAILURES,
+    LOGIN_FAIL_RATE_LIMITED,
+    LOGIN_FAIL_SEND_ERROR,
+    LOGIN_FAILURES,
     LookalikeServer,
     RecordedRequest,
     running_lookalike,
 )
+from .signin_pages import LOGIN_CODE_AT_ONCE, LOGIN_LINK_FIRST, LOGIN_VARIANTS
 
 __all__ = [
     "ACCOUNT_UUID",
@@ -82,6 +86,12 @@ __all__ = [
     "FAIL_WRONG_ORG",
     "FAIL_WRONG_SHAPE",
     "LEGACY_SESSION_KEY",
+    "LOGIN_CODE_AT_ONCE",
+    "LOGIN_FAILURES",
+    "LOGIN_FAIL_RATE_LIMITED",
+    "LOGIN_FAIL_SEND_ERROR",
+    "LOGIN_LINK_FIRST",
+    "LOGIN_VARIANTS",
     "ORGANIZATION_PRESETS",
     "ORGS_API_ONLY",
     "ORGS_DEFAULT",
