@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 from pathlib import Path
 import shutil
 import subprocess
 import time
+import urllib.parse
 import uuid
 
 import pytest
 
-from tests.lookalike import DEMO_EMAIL, FAIL_HANG, FAIL_SESSION_EXPIRED, LookalikeServer
+from tests.lookalike import (
+    DEMO_EMAIL,
+    FAIL_HANG,
+    FAIL_SESSION_EXPIRED,
+    LOGIN_CODE_AT_ONCE,
+    LOGIN_FAIL_RATE_LIMITED,
+    LOGIN_FAIL_SEND_ERROR,
+    LOGIN_LINK_FIRST,
+    LookalikeServer,
+)
 from tests.scraper_process import marked_env, processes_with_marker, run_scraper, scraper_argv
 
 pytestmark = pytest.mark.browser
@@ -140,19 +151,36 @@ class LoginProcess:
         return self.process.wait(timeout=30)
 
 
+def _wrong(code: str) -> str:
+    return "000000" if code != "000000" else "111111"
+
+
+@pytest.mark.parametrize("variant", [LOGIN_LINK_FIRST, LOGIN_CODE_AT_ONCE])
 @pytest.mark.parametrize("right_code", [True, False])
-def test_email_code_login(lookalike: LookalikeServer, tmp_path: Path, right_code: bool) -> None:
-    """Email, then the mailed code over stdin: a new working key, or login_failed."""
+def test_email_code_login(
+    lookalike: LookalikeServer, tmp_path: Path, variant: str, right_code: bool
+) -> None:
+    """Email, then the code over stdin, whether the page shows the code field at once or only
+    after the mailed-link notice: a new working key, or login_failed. No Chromium is left."""
+    lookalike.login_variant = variant
+    marker = uuid.uuid4().hex
     login = LoginProcess(
-        "--base-url", lookalike.url, "--state-dir", str(tmp_path), "--email", DEMO_EMAIL
+        "--base-url",
+        lookalike.url,
+        "--state-dir",
+        str(tmp_path),
+        "--email",
+        DEMO_EMAIL,
+        env=marked_env(marker),
     )
     assert login.read() == {"event": "code_required"}
     code = lookalike.issued_code(DEMO_EMAIL)
     assert code is not None
-    login.send({"code": code if right_code else "000000" if code != "000000" else "111111"})
+    login.send({"code": code if right_code else _wrong(code)})
     result = login.read()
     assert result["status"] == ("ok" if right_code else "error"), result
     assert login.finish() == (0 if right_code else 1)
+    _assert_no_chromium(marker)
     if right_code:
         key = result["session_key"]
         assert key in lookalike.valid_session_keys
@@ -163,6 +191,67 @@ def test_email_code_login(lookalike: LookalikeServer, tmp_path: Path, right_code
         assert poll_result["status"] == "ok"
     else:
         assert result["error"] == "login_failed"
+        assert "did not accept" in result["message"]
+
+
+def _assert_no_chromium(marker: str) -> None:
+    deadline = time.monotonic() + 5
+    while processes_with_marker(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_with_marker(marker) == []
+
+
+def _open_on_another_device(link: str) -> str:
+    """Do what the mailed link's page does in a browser that did not ask: show the code."""
+    url = urllib.parse.urlsplit(link)
+    connection = http.client.HTTPConnection(url.netloc, timeout=5)
+    try:
+        body = json.dumps({"nonce": url.fragment.split(":")[0]})
+        headers = {"Content-Type": "application/json"}
+        connection.request("POST", "/api/auth/exchange_nonce_for_code", body, headers)
+        return json.loads(connection.getresponse().read())["code"]
+    finally:
+        connection.close()
+
+
+def test_email_login_with_the_link_opened_on_another_device(
+    lookalike: LookalikeServer, tmp_path: Path
+) -> None:
+    """The mailed link opened elsewhere shows a code; typed where the sign-in began, it works."""
+    login = LoginProcess(
+        "--base-url", lookalike.url, "--state-dir", str(tmp_path), "--email", DEMO_EMAIL
+    )
+    assert login.read() == {"event": "code_required"}
+    link = lookalike.mailed_link(DEMO_EMAIL)
+    assert link is not None
+    code = _open_on_another_device(link)
+    assert code == lookalike.link_page_code(DEMO_EMAIL)
+    login.send({"code": code})
+    result = login.read()
+    assert result["status"] == "ok", result
+    assert login.finish() == 0
+    # Opening the link did not sign the other device in: only the scraper's browser was.
+    assert lookalike.signed_in_keys == [result["session_key"]]
+
+
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [(LOGIN_FAIL_RATE_LIMITED, "rate_limited"), (LOGIN_FAIL_SEND_ERROR, "server_error")],
+)
+def test_email_login_page_errors(
+    lookalike: LookalikeServer, tmp_path: Path, failure: str, error: str
+) -> None:
+    """ "Too many login attempts" and a mail that could not be sent, read from the page's words;
+    the login ends at once, before asking for a code, and leaves no Chromium."""
+    lookalike.login_failure = failure
+    marker = uuid.uuid4().hex
+    login = LoginProcess("--base-url", lookalike.url, "--email", DEMO_EMAIL, env=marked_env(marker))
+    result = login.read()
+    assert result["status"] == "error"
+    assert result["error"] == error
+    assert login.finish() == 1
+    _assert_no_chromium(marker)
+    assert lookalike.issued_code(DEMO_EMAIL) is None
 
 
 def test_email_login_without_a_code_line(lookalike: LookalikeServer, tmp_path: Path) -> None:
