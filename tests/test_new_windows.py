@@ -34,6 +34,7 @@ from tests.lookalike import (
     LookalikeServer,
     usage_payload,
 )
+from tests.lookalike.payloads import DEMO_SURFACE_AFTER_REQUESTS
 
 pytestmark = pytest.mark.usefixtures("no_leftover_processes", "private_config_dir")
 
@@ -160,3 +161,22 @@ async def test_free_account(
     await hass.async_block_till_done()
     assert hass.states.get(f"{PREFIX}_session_usage").state == "16.0"
     assert hass.states.get(f"{PREFIX}_weekly_sonnet_usage").state == "31.0"
+
+
+async def test_demo_adds_a_surface_window_after_a_few_polls(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, lookalike: LookalikeServer
+) -> None:
+    """The lively demo (scripts/develop): Weekly Claude Code appears on the sixth poll."""
+    lookalike.demo = True
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    seen = []
+    for _ in range(DEMO_SURFACE_AFTER_REQUESTS):
+        seen.append(hass.states.get(f"{PREFIX}_weekly_claude_code_usage") is not None)
+        await _refresh(hass, mock_config_entry)
+    assert seen == [False] * DEMO_SURFACE_AFTER_REQUESTS
+    state = hass.states.get(f"{PREFIX}_weekly_claude_code_usage")
+    assert state is not None
+    assert state.attributes["friendly_name"] == f"{CHAT_ORG_NAME} Weekly Claude Code usage"
+    assert float(state.state) > 0
