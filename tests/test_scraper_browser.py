@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 import shutil
 import subprocess
+import sys
 import time
 import urllib.parse
 import uuid
@@ -293,3 +294,85 @@ def test_headed_login_without_a_display(lookalike: LookalikeServer) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     run = run_scraper("login", "--base-url", lookalike.url, "--headed", env=env)
     assert run.result["error"] == "browser_unavailable"
+
+
+_SELECTOR_SCRIPT = """
+import asyncio, json, sys
+sys.path.insert(0, sys.argv[1])
+from playwright.async_api import async_playwright
+from scraper import login, signin_selectors as sel
+from scraper.browser_backend import CHROMIUM_ARGS
+from scraper.environment import find_chromium
+
+async def main():
+    cases = json.loads(sys.argv[2])
+    found = {}
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=find_chromium(), args=list(CHROMIUM_ARGS)
+        )
+        page = await browser.new_page()
+        for name, (html, target) in cases.items():
+            await page.set_content(html)
+            match = await login._visible(page, getattr(sel, target))
+            found[name] = None if match is None else await match.get_attribute("id")
+        await browser.close()
+    print(json.dumps(found))
+
+asyncio.run(main())
+"""
+
+# (page markup, selector table entry, the id of the element it must find)
+_SELECTOR_CASES = {
+    "role and name first": (
+        '<button data-testid="continue" id="testid">Next</button>'
+        '<button id="role">Continue with email</button>',
+        "CONTINUE_WITH_EMAIL",
+        "role",
+    ),
+    "data-testid second": (
+        '<button data-testid="continue" id="testid">Weiter</button>',
+        "CONTINUE_WITH_EMAIL",
+        "testid",
+    ),
+    "hidden matches do not count": (
+        '<button hidden id="role">Continue with email</button>'
+        '<button data-testid="continue" id="testid">Weiter</button>',
+        "CONTINUE_WITH_EMAIL",
+        "testid",
+    ),
+    "CSS last": ('<input type="email" id="css">', "EMAIL_INPUT", "css"),
+    "label before CSS": (
+        '<input type="email" id="css"><label for="code">Verification code</label>'
+        '<input id="code" autocomplete="one-time-code">',
+        "CODE_INPUT",
+        "code",
+    ),
+    "one-time-code field by CSS": (
+        '<input id="otp" autocomplete="one-time-code">',
+        "CODE_INPUT",
+        "otp",
+    ),
+    "not there": ("<p>Check your email</p>", "ENTER_CODE", None),
+}
+
+
+def test_sign_in_selectors_in_their_order() -> None:
+    """Each sign-in element is found by role and name first, data-testid second, CSS last."""
+    cases = {name: [html, target] for name, (html, target, _) in _SELECTOR_CASES.items()}
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _SELECTOR_SCRIPT,
+            str(Path(scraper_argv()[1]).parent),
+            json.dumps(cases),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    found = json.loads(run.stdout)
+    assert found == {name: expected for name, (_, _, expected) in _SELECTOR_CASES.items()}
