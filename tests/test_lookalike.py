@@ -36,24 +36,32 @@ from tests.lookalike import (
     FAIL_WRONG_ORG,
     FAIL_WRONG_SHAPE,
     LEGACY_SESSION_KEY,
+    LOGIN_CODE_AT_ONCE,
+    LOGIN_FAIL_RATE_LIMITED,
+    LOGIN_FAIL_SEND_ERROR,
+    LOGIN_LINK_FIRST,
     ORGS_API_ONLY,
     ORGS_MULTI_CHAT,
     TEAM_ORG_UUID,
     USAGE_2026,
     USAGE_CUSTOM,
     USAGE_EXTRA_OVER_100,
+    USAGE_FREE,
     USAGE_IDLE,
     USAGE_LEGACY_2025,
     USAGE_LIMITS_ONLY,
+    USAGE_NEW_KINDS,
     USAGE_NO_LEGACY_WINDOWS,
     USAGE_SHAPES,
     USAGE_SPEND_ONLY,
     USAGE_STRING_UTILIZATION,
+    USAGE_SURFACE_SCOPED,
     USAGE_UNKNOWN_KEYS,
     LookalikeServer,
     usage_payload,
 )
-from tests.lookalike.pages import solve_challenge
+from tests.lookalike.pages import FREE_PLAN_TEXT, solve_challenge
+from tests.lookalike.payloads import DEMO_SURFACE_AFTER_REQUESTS
 
 ROOT = Path(__file__).parent.parent
 UA = "Mozilla/5.0 (X11; Linux x86_64) look-alike-test"
@@ -172,6 +180,13 @@ def test_every_usage_shape_is_served_exactly(lookalike: LookalikeServer) -> None
         USAGE_EXTRA_OVER_100: lambda u: u["extra_usage"]["utilization"] > 100,
         USAGE_SPEND_ONLY: lambda u: u["extra_usage"] is None and u["spend"]["used"],
         USAGE_UNKNOWN_KEYS: lambda u: {"seven_day_omelette", "tangelo", "seven_day_foo"} <= set(u),
+        USAGE_SURFACE_SCOPED: lambda u: (
+            sum(bool((item["scope"] or {}).get("surface")) for item in u["limits"]) == 4
+        ),
+        USAGE_NEW_KINDS: lambda u: "daily_routines" in {item["kind"] for item in u["limits"]},
+        USAGE_FREE: lambda u: (
+            u["limits"] == [] and all(v is None for k, v in u.items() if k != "limits")
+        ),
     }
     for shape in USAGE_SHAPES:
         lookalike.usage_shape = shape
@@ -179,8 +194,13 @@ def test_every_usage_shape_is_served_exactly(lookalike: LookalikeServer) -> None
         assert served == usage_payload(shape), shape
         assert shape == USAGE_2026 or traits[shape](served), shape
         page = fetch(lookalike, "/settings/usage").text
-        assert "Current session" in page, shape
+        assert ("Current session" in page) is (shape != USAGE_FREE), shape
+        assert (FREE_PLAN_TEXT in page) is (shape == USAGE_FREE), shape
         assert "Couldn't load usage" not in page, shape
+    lookalike.usage_shape = USAGE_SURFACE_SCOPED
+    page = fetch(lookalike, "/settings/usage").text
+    assert "Claude Code" in page
+    assert "Claude Design" not in page  # inactive
 
     lookalike.set_usage({"five_hour": None, "surprise": [1, 2]})
     assert fetch(lookalike, USAGE_PATH).json() == {"five_hour": None, "surprise": [1, 2]}
@@ -325,14 +345,24 @@ def test_requests_are_recorded(lookalike: LookalikeServer) -> None:
 
 
 def test_demo_usage_moves_between_polls(lookalike: LookalikeServer) -> None:
-    """The session climbs every poll and a weekly Opus window appears after the third."""
+    """The session climbs every poll; a weekly Opus window appears after the third, and a
+    weekly limit scoped by surface (Claude Code) after the fifth."""
     lookalike.demo = True
-    polls = [fetch(lookalike, USAGE_PATH).json() for _ in range(5)]
-    sessions = [p["five_hour"]["utilization"] for p in polls]
+    polls = [fetch(lookalike, USAGE_PATH).json() for _ in range(DEMO_SURFACE_AFTER_REQUESTS + 2)]
+    sessions = [p["five_hour"]["utilization"] for p in polls[:5]]
     assert sessions == sorted(sessions)
     assert len(set(sessions)) == 5
-    assert [p["seven_day_opus"] is not None for p in polls] == [False] * 3 + [True] * 2
+    assert [p["seven_day_opus"] is not None for p in polls] == [False] * 3 + [True] * 4
+    surfaces = [
+        [item["scope"]["surface"]["display_name"] for item in p["limits"] if _surface(item)]
+        for p in polls
+    ]
+    assert surfaces == [[]] * 5 + [["Claude Code"]] * 2
     assert lookalike.usage_payload == polls[-1]
+
+
+def _surface(item: dict[str, Any]) -> bool:
+    return isinstance(item.get("scope"), dict) and item["scope"].get("surface") is not None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -358,9 +388,11 @@ def test_pages(lookalike: LookalikeServer) -> None:
 
 def test_email_code_sign_in_over_http(lookalike: LookalikeServer) -> None:
     """Code sent per email, readable by tests; a wrong code is refused; the right one signs in."""
+    lookalike.login_variant = LOGIN_CODE_AT_ONCE
     login = fetch(lookalike, "/login", key=None)
     for text in ('type="email"', "Continue with email", 'autocomplete="one-time-code"'):
         assert text in login.text
+    assert 'data-variant="code_at_once"' in login.text
     assert fetch(lookalike, "/api/auth/send_magic_link", key=None, body={"email": DEMO_EMAIL})
     code = lookalike.issued_code(DEMO_EMAIL)
     assert code is not None
@@ -368,8 +400,7 @@ def test_email_code_sign_in_over_http(lookalike: LookalikeServer) -> None:
     over_http = fetch(lookalike, f"/__test__/login_code?email={DEMO_EMAIL}").json()
     assert over_http == {"code": code}
 
-    wrong = "000000" if code != "000000" else "111111"
-    body = {"email": DEMO_EMAIL, "code": wrong}
+    body = {"email": DEMO_EMAIL, "code": _wrong(code)}
     refused = fetch(lookalike, "/api/auth/verify_magic_link", key=None, body=body)
     assert refused.status == 400
     assert refused.json()["error"]["message"].startswith("Invalid code")
@@ -386,6 +417,68 @@ def test_email_code_sign_in_over_http(lookalike: LookalikeServer) -> None:
     # Codes are single use.
     again = fetch(lookalike, "/api/auth/verify_magic_link", key=None, body=body)
     assert again.status == 400
+
+
+def _wrong(code: str) -> str:
+    return "000000" if code != "000000" else "111111"
+
+
+def test_mailed_link_first(lookalike: LookalikeServer) -> None:
+    """Today's default: the mail holds a link; opened on another device it shows a code that
+    works only where the sign-in began; opened where it began it signs in."""
+    assert lookalike.login_variant == LOGIN_LINK_FIRST
+    device = cookie_value(fetch(lookalike, "/login", key=None).set_cookies("login_device")[0])
+    here = {"login_device": device}
+    send = {"email_address": DEMO_EMAIL}
+    assert fetch(lookalike, "/api/auth/send_magic_link", key=None, cookies=here, body=send)
+    link = fetch(lookalike, f"/__test__/login_link?email={DEMO_EMAIL}").json()["link"]
+    assert link.startswith(f"{lookalike.url}/magic-link#")
+    page = fetch(lookalike, "/magic-link", key=None)
+    assert "Use verification code to continue" in page.text
+    assert 'role", "alert"' in page.text  # the route announcer
+
+    nonce = {"nonce": link.split("#", 1)[1].split(":")[0]}
+    phone = fetch(lookalike, "/api/auth/exchange_nonce_for_code", key=None, body=nonce)
+    code = phone.json()["code"]
+    assert not phone.set_cookies("sessionKey")
+    assert fetch(lookalike, f"/__test__/link_code?email={DEMO_EMAIL}").json() == {"code": code}
+    assert lookalike.issued_code(DEMO_EMAIL) == code
+    body = {"email": DEMO_EMAIL, "code": code}
+    elsewhere = fetch(lookalike, "/api/auth/verify_magic_link", key=None, body=body)
+    assert elsewhere.status == 400
+    signed_in = fetch(lookalike, "/api/auth/verify_magic_link", key=None, cookies=here, body=body)
+    assert signed_in.status == 200
+    assert signed_in.set_cookies("sessionKey")
+
+    fetch(lookalike, "/api/auth/send_magic_link", key=None, cookies=here, body=send)
+    link = lookalike.mailed_link(DEMO_EMAIL)
+    assert link is not None
+    nonce = {"nonce": link.split("#", 1)[1].split(":")[0]}
+    same = fetch(lookalike, "/api/auth/exchange_nonce_for_code", key=None, cookies=here, body=nonce)
+    assert same.json() == {"signed_in": True}
+    assert same.set_cookies("sessionKey")
+    used = fetch(lookalike, "/api/auth/exchange_nonce_for_code", key=None, body=nonce)
+    assert used.status == 400
+    assert len(lookalike.signed_in_keys) == 2
+
+
+@pytest.mark.parametrize(
+    ("failure", "status", "words"),
+    [
+        (LOGIN_FAIL_RATE_LIMITED, 429, "Too many login attempts"),
+        (LOGIN_FAIL_SEND_ERROR, 500, "There was an error sending you a login link"),
+    ],
+)
+def test_sign_in_errors(lookalike: LookalikeServer, failure: str, status: int, words: str) -> None:
+    """ "Continue with email" fails in claude.ai's words; no link is mailed."""
+    lookalike.configure(login_failure=failure)
+    body = {"email_address": DEMO_EMAIL}
+    reply = fetch(lookalike, "/api/auth/send_magic_link", key=None, body=body)
+    assert reply.status == status
+    assert reply.json()["error"]["message"].startswith(words)
+    assert lookalike.mailed_link(DEMO_EMAIL) is None
+    with pytest.raises(ValueError, match="unknown login failure"):
+        lookalike.login_failure = "meteor"
 
 
 def test_any_method_sign_in_via_poll(lookalike: LookalikeServer) -> None:
@@ -506,22 +599,48 @@ _BROWSER_SCRIPT = textwrap.dedent(
         out["user_agent"] = page.evaluate("navigator.userAgent")
         out["cookies"] = {c["name"]: c["value"] for c in context.cookies()}
         context.close()
-        # 2. Email sign-in: a wrong code shows an alert, the right one lands on /new.
+        # 2. Email sign-in as claude.ai does it now: a mailed link first, the code field after
+        # "Enter verification code". Every page has Next.js's 1-pixel route announcer.
         context = browser.new_context()
         page = context.new_page()
         page.goto(url + "/login")
-        page.get_by_label("Email").fill(email)
+        page.get_by_role("textbox", name="Email").wait_for()  # past the challenge
+        announcer = page.locator('[role="alert"]').filter(visible=True)
+        out["announcer"] = [announcer.count(), announcer.first.inner_text()]
+        page.get_by_role("textbox", name="Email").fill(email)
         page.get_by_role("button", name="Continue with email").click()
-        page.get_by_label("Verification code").wait_for()
-        answer = page.request.get(url + "/__test__/login_code?email=" + email)
-        code = answer.json()["code"]
+        page.get_by_role("heading", name="Check your email").wait_for()
+        out["code_field_at_first"] = page.get_by_label("Verification code").is_visible()
+        page.get_by_role("button", name="Enter verification code").click()
+        link = page.request.get(url + "/__test__/login_link?email=" + email).json()["link"]
+        # The link opened on "a phone": no sign-in there, a code to type where it started.
+        phone = browser.new_context()
+        phone_page = phone.new_page()
+        phone_page.goto(link)
+        phone_page.get_by_role("heading", name="Use verification code to continue").wait_for()
+        code = phone_page.get_by_test_id("verification-code").inner_text()
+        out["phone_signed_in"] = any(c["name"] == "sessionKey" for c in phone.cookies())
+        out["link_code"] = page.request.get(url + "/__test__/link_code?email=" + email).json()
+        out["link_code"] = out["link_code"]["code"] == code
+        phone.close()
         page.get_by_label("Verification code").fill("000000" if code != "000000" else "111111")
-        page.get_by_role("button", name="Verify Email Address").click()
-        out["alert"] = page.get_by_role("alert").inner_text()
+        page.get_by_role("button", name="Verify email address").click()
+        out["error"] = page.get_by_test_id("login-error").inner_text()
         page.get_by_label("Verification code").fill(code)
-        page.get_by_role("button", name="Verify Email Address").click()
+        page.get_by_role("button", name="Verify email address").click()
         page.wait_for_url(url + "/new")
         out["email_cookie"] = [c for c in context.cookies() if c["name"] == "sessionKey"][0]
+        context.close()
+        # 2b. The link opened in the browser that asked signs it in directly.
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(url + "/login")
+        page.get_by_role("textbox", name="Email").fill(email)
+        page.get_by_role("button", name="Continue with email").click()
+        page.get_by_role("heading", name="Check your email").wait_for()
+        page.goto(page.request.get(url + "/__test__/login_link?email=" + email).json()["link"])
+        page.wait_for_url(url + "/new")
+        out["link_cookie"] = [c for c in context.cookies() if c["name"] == "sessionKey"][0]
         context.close()
         # 3. Any other method: the page polls until the look-alike approves it.
         context = browser.new_context()
@@ -541,8 +660,9 @@ _BROWSER_SCRIPT = textwrap.dedent(
 def test_real_chromium_passes_challenge_and_signs_in(lookalike: LookalikeServer) -> None:
     """Headless Chromium earns cf_clearance, usable by a plain client with the same UA only.
 
-    The same browser signs in with the email code and by approval, which proves the sign-in
-    page's script and that Chromium keeps the Secure session cookie on http://127.0.0.1.
+    The same browser signs in with the email code (the mailed link opened on another device
+    shows it), with the link itself, and by approval, which proves the sign-in pages' scripts
+    and that Chromium keeps the Secure session cookie on http://127.0.0.1.
     """
     lookalike.challenge = True
     run = subprocess.run(
@@ -570,12 +690,17 @@ def test_real_chromium_passes_challenge_and_signs_in(lookalike: LookalikeServer)
     assert same_ua.status == 200
     assert fetch(lookalike, USAGE_PATH, cookies=clearance, user_agent=UA).status == 403
 
-    assert out["alert"].startswith("Invalid code")
-    for cookie in (out["email_cookie"], out["poll_cookie"]):
+    # The route announcer is a visible alert that holds the title: no sign of an error.
+    assert out["announcer"] == [1, "Sign in - Claude"]
+    assert out["code_field_at_first"] is False
+    assert out["phone_signed_in"] is False
+    assert out["link_code"] is True
+    assert out["error"].startswith("Invalid code")
+    for cookie in (out["email_cookie"], out["link_cookie"], out["poll_cookie"]):
         assert cookie["secure"]
         assert cookie["httpOnly"]
         assert cookie["value"] in lookalike.signed_in_keys
-    assert len(lookalike.signed_in_keys) == 2
+    assert len(lookalike.signed_in_keys) == 3
 
 
 # ---------------------------------------------------------------------------------------------

@@ -30,12 +30,16 @@ def window(
     utilization: float | None,
     remaining: float | None,
     resets_at: str | None,
+    *,
+    surface: str | None = None,
+    kind: str | None = None,
 ) -> dict[str, Any]:
-    """Build an expected window; its kind follows from the key, as in the contract."""
+    """Build an expected window; its kind follows from the key unless given, as in the contract."""
     return {
         "key": key,
-        "kind": KINDS.get(key, "weekly_scoped"),
+        "kind": kind or KINDS.get(key, "weekly_scoped"),
         "model": model,
+        "surface": surface,
         "utilization": utilization,
         "remaining": remaining,
         "resets_at": resets_at,
@@ -68,6 +72,7 @@ SESSION_16 = {
     "key": "session",
     "kind": "session",
     "model": None,
+    "surface": None,
     "utilization": 16.0,
     "remaining": 84.0,
     "resets_at": SESSION_RESET,
@@ -76,6 +81,7 @@ WEEKLY_42 = {
     "key": "weekly",
     "kind": "weekly_all",
     "model": None,
+    "surface": None,
     "utilization": 42.0,
     "remaining": 58.0,
     "resets_at": WEEKLY_RESET,
@@ -84,6 +90,7 @@ SONNET_31 = {
     "key": "weekly_sonnet",
     "kind": "weekly_scoped",
     "model": "Sonnet",
+    "surface": None,
     "utilization": 31.0,
     "remaining": 69.0,
     "resets_at": WEEKLY_RESET,
@@ -452,7 +459,6 @@ def test_legacy_windows(payload: dict[str, Any], expected: list[dict[str, Any]])
             id="scope without a model",
         ),
         pytest.param([limit("spend", 17)], [], id="spend is not a window"),
-        pytest.param([limit("daily", 5, WEEKLY_RESET)], [], id="unknown kind"),
         pytest.param([limit("session", 16, SESSION_RESET, is_active=False)], [], id="inactive"),
         pytest.param(
             [limit("session", 16, SESSION_RESET, is_active=None)],
@@ -478,6 +484,145 @@ def test_legacy_windows(payload: dict[str, Any], expected: list[dict[str, Any]])
 def test_limit_windows(limits: list[Any], expected: list[dict[str, Any]]) -> None:
     """`limits[]` entries map to windows; inactive, spend and unknown entries do not."""
     assert parse_usage({"limits": limits})["windows"] == expected
+
+
+def surface_limit(surface: object, percent: object = 20, **scope: object) -> dict[str, Any]:
+    """Build a `weekly_scoped` entry scoped by surface (its shape is not public)."""
+    return limit("weekly_scoped", percent, WEEKLY_RESET, scope={"surface": surface} | scope)
+
+
+def other(key: str, utilization: float, **names: str | None) -> dict[str, Any]:
+    """Build an expected window of kind `other` that resets with the week."""
+    return window(key, names.get("model"), utilization, 100.0 - utilization, WEEKLY_RESET) | {
+        "kind": "other",
+        "surface": names.get("surface"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("limits", "expected"),
+    [
+        pytest.param(
+            [surface_limit({"id": "claude_code", "display_name": "Claude Code"}, model=None)],
+            [scoped("weekly_claude_code", None, 20.0) | {"surface": "Claude Code"}],
+            id="surface object with a display name",
+        ),
+        pytest.param(
+            [surface_limit({"id": "chrome_extension"}, model={"display_name": None})],
+            [scoped("weekly_chrome_extension", None, 20.0) | {"surface": "chrome_extension"}],
+            id="surface object with only an id, model without a name",
+        ),
+        pytest.param(
+            [surface_limit(" Claude Desktop ")],
+            [scoped("weekly_claude_desktop", None, 20.0) | {"surface": "Claude Desktop"}],
+            id="surface as a string",
+        ),
+        pytest.param(
+            [surface_limit("Claude Code", model={"display_name": "Opus"})],
+            [scoped("weekly_opus", "Opus", 20.0) | {"surface": "Claude Code"}],
+            id="a model name wins the key",
+        ),
+        pytest.param([surface_limit("!!")], [], id="surface without a usable key"),
+        pytest.param([surface_limit({"display_name": 7})], [], id="surface name not a string"),
+        pytest.param([surface_limit(["Claude Code"])], [], id="surface of another type"),
+        pytest.param(
+            [limit("daily_routines", 40, WEEKLY_RESET)],
+            [other("daily_routines", 40.0)],
+            id="new kind",
+        ),
+        pytest.param(
+            [limit("daily", "12.5", WEEKLY_RESET, "Opus")],
+            [other("daily_opus", 12.5, model="Opus")],
+            id="new kind scoped by model",
+        ),
+        pytest.param(
+            [limit("Monthly Design", 3, WEEKLY_RESET, scope={"surface": "Claude Design"})],
+            [other("monthly_design_claude_design", 3.0, surface="Claude Design")],
+            id="new kind scoped by surface, slugged",
+        ),
+        pytest.param([limit("daily", None, WEEKLY_RESET)], [], id="new kind without a figure"),
+        pytest.param([limit("daily", "lots", WEEKLY_RESET)], [], id="new kind, figure not numeric"),
+        pytest.param([limit("daily", 5, is_active=False)], [], id="new kind, inactive"),
+        pytest.param([limit("日次", 5, WEEKLY_RESET)], [], id="new kind without a usable key"),
+        pytest.param([limit(7, 5, WEEKLY_RESET)], [], id="kind not a string"),
+        pytest.param(
+            [limit("weekly", 5, WEEKLY_RESET), limit("weekly_all", 42, WEEKLY_RESET)],
+            [window("weekly", None, 5.0, 95.0, WEEKLY_RESET, kind="other")],
+            id="a key taken by another kind stays with the first",
+        ),
+        pytest.param(
+            [
+                limit("daily", 5, WEEKLY_RESET),
+                surface_limit("Claude Code"),
+                limit("weekly_scoped", 31, WEEKLY_RESET, "Sonnet"),
+                limit("weekly_all", 42, WEEKLY_RESET),
+                limit("session", 16, SESSION_RESET),
+            ],
+            [
+                SESSION_16,
+                WEEKLY_42,
+                scoped("weekly_claude_code", None, 20.0) | {"surface": "Claude Code"},
+                SONNET_31,
+                other("daily", 5.0),
+            ],
+            id="session, weekly, scoped, then other",
+        ),
+    ],
+)
+def test_new_limit_windows(limits: list[Any], expected: list[dict[str, Any]]) -> None:
+    """Surface-scoped weeklies and kinds not seen yet become windows by the contract's rules."""
+    assert parse_usage({"limits": limits})["windows"] == expected
+
+
+def test_surface_fills_a_legacy_window() -> None:
+    """The legacy cowork field and a surface entry named Cowork are one window."""
+    payload = {
+        "seven_day_cowork": {"utilization": 12.25, "resets_at": None},
+        "limits": [surface_limit({"id": "cowork", "display_name": "Cowork"}, 12)],
+    }
+    expected = window("weekly_cowork", None, 12.25, 87.75, WEEKLY_RESET, surface="Cowork")
+    assert parse_usage(payload)["windows"] == [expected]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param(
+            dict.fromkeys(
+                ("five_hour", "seven_day", "seven_day_opus", "seven_day_sonnet", "extra_usage")
+            ),
+            id="no limits key",
+        ),
+        pytest.param({"five_hour": None, "seven_day": None, "limits": []}, id="empty limits"),
+        pytest.param(
+            {
+                "five_hour": None,
+                "limits": [limit("weekly_scoped", 0, None, "Opus", is_active=False)],
+            },
+            id="only inactive limits",
+        ),
+    ],
+)
+def test_free_account(payload: dict[str, Any]) -> None:
+    """A Free account's report (every window null) is a result with no windows, not an error."""
+    assert parse_usage(payload) == {
+        "usage_percent": None,
+        "reset_time": None,
+        "windows": [],
+        "extra_usage": None,
+    }
+
+
+def test_session_and_weekly_from_limits_when_legacy_is_null() -> None:
+    """`five_hour` / `seven_day` null: the figures of `limits[]` still make both windows."""
+    payload = {
+        "five_hour": None,
+        "seven_day": None,
+        "limits": [limit("session", 16, SESSION_RESET), limit("weekly_all", 42, WEEKLY_RESET)],
+    }
+    usage = parse_usage(payload)
+    assert usage["windows"] == [SESSION_16, WEEKLY_42]
+    assert (usage["usage_percent"], usage["reset_time"]) == (16.0, SESSION_RESET)
 
 
 @pytest.mark.parametrize(

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 from pathlib import Path
 import shutil
 import subprocess
+import sys
 import time
+import urllib.parse
 import uuid
 
 import pytest
 
-from tests.lookalike import DEMO_EMAIL, FAIL_HANG, FAIL_SESSION_EXPIRED, LookalikeServer
+from tests.lookalike import (
+    DEMO_EMAIL,
+    FAIL_HANG,
+    FAIL_SESSION_EXPIRED,
+    LOGIN_CODE_AT_ONCE,
+    LOGIN_FAIL_RATE_LIMITED,
+    LOGIN_FAIL_SEND_ERROR,
+    LOGIN_LINK_FIRST,
+    LookalikeServer,
+)
 from tests.scraper_process import marked_env, processes_with_marker, run_scraper, scraper_argv
 
 pytestmark = pytest.mark.browser
@@ -140,19 +152,36 @@ class LoginProcess:
         return self.process.wait(timeout=30)
 
 
+def _wrong(code: str) -> str:
+    return "000000" if code != "000000" else "111111"
+
+
+@pytest.mark.parametrize("variant", [LOGIN_LINK_FIRST, LOGIN_CODE_AT_ONCE])
 @pytest.mark.parametrize("right_code", [True, False])
-def test_email_code_login(lookalike: LookalikeServer, tmp_path: Path, right_code: bool) -> None:
-    """Email, then the mailed code over stdin: a new working key, or login_failed."""
+def test_email_code_login(
+    lookalike: LookalikeServer, tmp_path: Path, variant: str, right_code: bool
+) -> None:
+    """Email, then the code over stdin, whether the page shows the code field at once or only
+    after the mailed-link notice: a new working key, or login_failed. No Chromium is left."""
+    lookalike.login_variant = variant
+    marker = uuid.uuid4().hex
     login = LoginProcess(
-        "--base-url", lookalike.url, "--state-dir", str(tmp_path), "--email", DEMO_EMAIL
+        "--base-url",
+        lookalike.url,
+        "--state-dir",
+        str(tmp_path),
+        "--email",
+        DEMO_EMAIL,
+        env=marked_env(marker),
     )
     assert login.read() == {"event": "code_required"}
     code = lookalike.issued_code(DEMO_EMAIL)
     assert code is not None
-    login.send({"code": code if right_code else "000000" if code != "000000" else "111111"})
+    login.send({"code": code if right_code else _wrong(code)})
     result = login.read()
     assert result["status"] == ("ok" if right_code else "error"), result
     assert login.finish() == (0 if right_code else 1)
+    _assert_no_chromium(marker)
     if right_code:
         key = result["session_key"]
         assert key in lookalike.valid_session_keys
@@ -163,6 +192,67 @@ def test_email_code_login(lookalike: LookalikeServer, tmp_path: Path, right_code
         assert poll_result["status"] == "ok"
     else:
         assert result["error"] == "login_failed"
+        assert "did not accept" in result["message"]
+
+
+def _assert_no_chromium(marker: str) -> None:
+    deadline = time.monotonic() + 5
+    while processes_with_marker(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_with_marker(marker) == []
+
+
+def _open_on_another_device(link: str) -> str:
+    """Do what the mailed link's page does in a browser that did not ask: show the code."""
+    url = urllib.parse.urlsplit(link)
+    connection = http.client.HTTPConnection(url.netloc, timeout=5)
+    try:
+        body = json.dumps({"nonce": url.fragment.split(":")[0]})
+        headers = {"Content-Type": "application/json"}
+        connection.request("POST", "/api/auth/exchange_nonce_for_code", body, headers)
+        return json.loads(connection.getresponse().read())["code"]
+    finally:
+        connection.close()
+
+
+def test_email_login_with_the_link_opened_on_another_device(
+    lookalike: LookalikeServer, tmp_path: Path
+) -> None:
+    """The mailed link opened elsewhere shows a code; typed where the sign-in began, it works."""
+    login = LoginProcess(
+        "--base-url", lookalike.url, "--state-dir", str(tmp_path), "--email", DEMO_EMAIL
+    )
+    assert login.read() == {"event": "code_required"}
+    link = lookalike.mailed_link(DEMO_EMAIL)
+    assert link is not None
+    code = _open_on_another_device(link)
+    assert code == lookalike.link_page_code(DEMO_EMAIL)
+    login.send({"code": code})
+    result = login.read()
+    assert result["status"] == "ok", result
+    assert login.finish() == 0
+    # Opening the link did not sign the other device in: only the scraper's browser was.
+    assert lookalike.signed_in_keys == [result["session_key"]]
+
+
+@pytest.mark.parametrize(
+    ("failure", "error"),
+    [(LOGIN_FAIL_RATE_LIMITED, "rate_limited"), (LOGIN_FAIL_SEND_ERROR, "server_error")],
+)
+def test_email_login_page_errors(
+    lookalike: LookalikeServer, tmp_path: Path, failure: str, error: str
+) -> None:
+    """ "Too many login attempts" and a mail that could not be sent, read from the page's words;
+    the login ends at once, before asking for a code, and leaves no Chromium."""
+    lookalike.login_failure = failure
+    marker = uuid.uuid4().hex
+    login = LoginProcess("--base-url", lookalike.url, "--email", DEMO_EMAIL, env=marked_env(marker))
+    result = login.read()
+    assert result["status"] == "error"
+    assert result["error"] == error
+    assert login.finish() == 1
+    _assert_no_chromium(marker)
+    assert lookalike.issued_code(DEMO_EMAIL) is None
 
 
 def test_email_login_without_a_code_line(lookalike: LookalikeServer, tmp_path: Path) -> None:
@@ -204,3 +294,85 @@ def test_headed_login_without_a_display(lookalike: LookalikeServer) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     run = run_scraper("login", "--base-url", lookalike.url, "--headed", env=env)
     assert run.result["error"] == "browser_unavailable"
+
+
+_SELECTOR_SCRIPT = """
+import asyncio, json, sys
+sys.path.insert(0, sys.argv[1])
+from playwright.async_api import async_playwright
+from scraper import login, signin_selectors as sel
+from scraper.browser_backend import CHROMIUM_ARGS
+from scraper.environment import find_chromium
+
+async def main():
+    cases = json.loads(sys.argv[2])
+    found = {}
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=find_chromium(), args=list(CHROMIUM_ARGS)
+        )
+        page = await browser.new_page()
+        for name, (html, target) in cases.items():
+            await page.set_content(html)
+            match = await login._visible(page, getattr(sel, target))
+            found[name] = None if match is None else await match.get_attribute("id")
+        await browser.close()
+    print(json.dumps(found))
+
+asyncio.run(main())
+"""
+
+# (page markup, selector table entry, the id of the element it must find)
+_SELECTOR_CASES = {
+    "role and name first": (
+        '<button data-testid="continue" id="testid">Next</button>'
+        '<button id="role">Continue with email</button>',
+        "CONTINUE_WITH_EMAIL",
+        "role",
+    ),
+    "data-testid second": (
+        '<button data-testid="continue" id="testid">Weiter</button>',
+        "CONTINUE_WITH_EMAIL",
+        "testid",
+    ),
+    "hidden matches do not count": (
+        '<button hidden id="role">Continue with email</button>'
+        '<button data-testid="continue" id="testid">Weiter</button>',
+        "CONTINUE_WITH_EMAIL",
+        "testid",
+    ),
+    "CSS last": ('<input type="email" id="css">', "EMAIL_INPUT", "css"),
+    "label before CSS": (
+        '<input type="email" id="css"><label for="code">Verification code</label>'
+        '<input id="code" autocomplete="one-time-code">',
+        "CODE_INPUT",
+        "code",
+    ),
+    "one-time-code field by CSS": (
+        '<input id="otp" autocomplete="one-time-code">',
+        "CODE_INPUT",
+        "otp",
+    ),
+    "not there": ("<p>Check your email</p>", "ENTER_CODE", None),
+}
+
+
+def test_sign_in_selectors_in_their_order() -> None:
+    """Each sign-in element is found by role and name first, data-testid second, CSS last."""
+    cases = {name: [html, target] for name, (html, target, _) in _SELECTOR_CASES.items()}
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _SELECTOR_SCRIPT,
+            str(Path(scraper_argv()[1]).parent),
+            json.dumps(cases),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    found = json.loads(run.stdout)
+    assert found == {name: expected for name, (_, _, expected) in _SELECTOR_CASES.items()}

@@ -35,6 +35,8 @@ async def async_get_config_entry_diagnostics(
                 if coordinator.update_interval
                 else None,
             },
+            # A Free account's report has every window null: say so, it is not a failure.
+            "limits": sorted(coordinator.data.windows) or "no limits reported",
             "data": asdict(coordinator.data),
         },
         TO_REDACT,

@@ -12,7 +12,46 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import CONF_BASE_URL, CONF_ORGANIZATION, DOMAIN, USAGE_PAGE
 from .coordinator import ClaudeUsageConfigEntry, ClaudeUsageCoordinator
-from .models import Usage
+from .models import Usage, UsageWindow
+from .scraper.protocol import WindowKind, slug
+
+# Windows with a name of their own; other windows are named by their model, surface or kind.
+NAMED_WINDOWS = frozenset({"session", "weekly", "weekly_oauth_apps", "weekly_cowork"})
+
+
+def window_name(window: UsageWindow) -> tuple[str, dict[str, str] | None]:
+    """Return the translation key prefix and placeholders that name a window's entities.
+
+    `weekly_model` reads "Weekly Opus", `weekly_surface` "Weekly Claude Code", and `other`
+    (a kind claude.ai added later) is named from the kind: "Daily routines".
+    """
+    if window.key in NAMED_WINDOWS:
+        return window.key, None
+    if window.kind is WindowKind.OTHER:
+        return "other", {"name": _other_name(window)}
+    if window.model is None and window.surface is not None:
+        return "weekly_surface", {"surface": _readable(window.surface)}
+    model = window.model or window.key.removeprefix("weekly_").replace("_", " ").title()
+    return "weekly_model", {"model": model}
+
+
+def _other_name(window: UsageWindow) -> str:
+    """Name a window of a new kind from its key, `<kind>` or `<kind>_<model or surface>`."""
+    scope = window.model or (_readable(window.surface) if window.surface else None)
+    kind = window.key
+    if scope and kind.endswith(suffix := f"_{slug(scope)}"):
+        kind = kind.removesuffix(suffix)
+    kind = kind.replace("_", " ")
+    name = kind[:1].upper() + kind[1:]
+    return f"{name} {scope}" if scope else name
+
+
+def _readable(name: str) -> str:
+    """Turn an identifier that stands in for a name (`claude_in_chrome`) into words."""
+    if " " in name or "_" not in name:
+        return name
+    words = name.replace("_", " ")
+    return words[:1].upper() + words[1:]
 
 
 def plan_name(plan: str | None) -> str | None:

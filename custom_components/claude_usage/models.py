@@ -45,6 +45,7 @@ WINDOW_SCHEMA = vol.Schema(
         vol.Required("key"): vol.All(str, vol.Length(min=1)),
         vol.Required("kind"): vol.Coerce(WindowKind),
         vol.Optional("model"): _OPTIONAL_STR,
+        vol.Optional("surface"): _OPTIONAL_STR,
         vol.Optional("utilization"): _PERCENT,
         vol.Optional("remaining"): _PERCENT,
         vol.Optional("resets_at"): _OPTIONAL_TIMESTAMP,
@@ -124,7 +125,7 @@ class Organization:
 
 @dataclass(frozen=True, slots=True)
 class UsageWindow:
-    """One usage limit: the 5-hour session, the weekly limit, or a scoped weekly limit."""
+    """One usage limit: the 5-hour session, the weekly limit, a scoped weekly limit, or another."""
 
     key: str
     kind: WindowKind
@@ -132,6 +133,7 @@ class UsageWindow:
     utilization: float | None
     remaining: float | None
     resets_at: datetime | None
+    surface: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +175,7 @@ class Usage:
                     utilization=window.get("utilization"),
                     remaining=window.get("remaining"),
                     resets_at=window.get("resets_at"),
+                    surface=window.get("surface"),
                 )
                 for window in data["windows"]
             },

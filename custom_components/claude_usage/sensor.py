@@ -18,15 +18,18 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import ClaudeUsageConfigEntry
-from .entity import ClaudeUsageEntity, async_add_entities_as_reported
+from .entity import ClaudeUsageEntity, async_add_entities_as_reported, window_name
 from .models import Usage, UsageWindow
-from .scraper.protocol import Backend
+from .scraper.protocol import Backend, WindowKind
 
 PARALLEL_UPDATES = 0
 
-# Windows with a name of their own; any other scoped weekly window is named by its model.
-_NAMED_WINDOWS = frozenset({"session", "weekly", "weekly_oauth_apps", "weekly_cowork"})
 _WITH_REMAINING = frozenset({"session", "weekly"})
+# A Free account reports no window at all: its session and weekly sensors exist and read unknown.
+_FREE_PLAN_WINDOWS = (
+    UsageWindow("session", WindowKind.SESSION, None, None, None, None),
+    UsageWindow("weekly", WindowKind.WEEKLY_ALL, None, None, None, None),
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,14 +44,11 @@ class ClaudeUsageSensorEntityDescription(SensorEntityDescription):
 def window_descriptions(window: UsageWindow) -> list[ClaudeUsageSensorEntityDescription]:
     """Describe the sensors of one usage window."""
     key = window.key
-    if key in _NAMED_WINDOWS:
-        name_key, placeholders = key, None
-    else:
-        model = window.model or key.removeprefix("weekly_").replace("_", " ").title()
-        name_key, placeholders = "weekly_model", {"model": model}
+    name_key, placeholders = window_name(window)
 
     def available(data: Usage) -> bool:
-        return key in data.windows
+        # Unavailable once claude.ai stops reporting it, unless it reports no window at all.
+        return key in data.windows or not data.windows
 
     descriptions = [
         ClaudeUsageSensorEntityDescription(
@@ -152,10 +152,9 @@ DIAGNOSTIC_DESCRIPTIONS: tuple[ClaudeUsageSensorEntityDescription, ...] = (
 
 def descriptions_for(data: Usage) -> list[ClaudeUsageSensorEntityDescription]:
     """Describe every sensor that the current data supports."""
+    windows = list(data.windows.values()) or _FREE_PLAN_WINDOWS
     descriptions = [
-        description
-        for window in data.windows.values()
-        for description in window_descriptions(window)
+        description for window in windows for description in window_descriptions(window)
     ]
     if data.extra_usage is not None:
         descriptions.extend(EXTRA_USAGE_DESCRIPTIONS)

@@ -182,6 +182,14 @@ class Lookalike:
         """The one-time code it last 'mailed' to ``email``."""
         return self.control("GET", f"login_code?email={urllib.request.quote(email)}")["code"]
 
+    def link_code(self, email: str) -> str | None:
+        """The code that the link it mailed to ``email`` shows when opened on another device."""
+        return self.control("GET", f"link_code?email={urllib.request.quote(email)}")["code"]
+
+    def mailed_link(self, email: str) -> str | None:
+        """The sign-in link it last mailed to ``email``."""
+        return self.control("GET", f"login_link?email={urllib.request.quote(email)}")["link"]
+
 
 @dataclass
 class HomeAssistant:

@@ -12,7 +12,7 @@ import re
 import secrets
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 import pytest
 
 from tests.lookalike import CHAT_ORG_NAME, CHAT_ORG_UUID, DEMO_EMAIL, TEAM_ORG_NAME, TEAM_ORG_UUID
@@ -224,19 +224,68 @@ def test_reauth_after_session_expired(
 def test_email_code_sign_in(
     page: Page, home_assistant: HomeAssistant, lookalike: Lookalike, e2e_run: E2ERun
 ) -> None:
-    """Sign in with email: the code comes from the look-alike's 'mailbox'; adds the other org."""
+    """Sign in with email as claude.ai works now: a mailed link first, the code field after
+    "Enter verification code"; the code is the one the link's page shows. Adds the other org."""
+    assert lookalike.control("GET", "state")["login_variant"] == "link_first"
+    flow = _start_email_sign_in(page, home_assistant)
+    code = wait_until(lambda: lookalike.link_code(DEMO_EMAIL), POLL_TIMEOUT, "the link's code")
+    fill_field(flow, "Code", code)
+    submit(flow)
+    _finish_with_team_org(page, home_assistant, lookalike, e2e_run)
+
+
+def test_email_link_opened_on_another_device(
+    page: Page,
+    browser: Browser,
+    home_assistant: HomeAssistant,
+    lookalike: Lookalike,
+    e2e_run: E2ERun,
+) -> None:
+    """The mailed link, opened in another browser (a phone), does not sign that browser in: it
+    shows a code, which typed into Home Assistant finishes the sign-in there."""
+    [team] = [entry for entry in config_entries(page, DOMAIN) if entry["title"] == TEAM_ORG_NAME]
+    # Removed first, so that signing in again can add it back.
+    path = f"/api/config/config_entries/entry/{team['entry_id']}"
+    home_assistant.rest("DELETE", path, e2e_run.token)
+    flow = _start_email_sign_in(page, home_assistant)
+    link = wait_until(lambda: lookalike.mailed_link(DEMO_EMAIL), POLL_TIMEOUT, "the mailed link")
+
+    phone = browser.new_context(locale="en-US")
+    try:
+        phone_page = phone.new_page()
+        phone_page.goto(link)
+        heading = phone_page.get_by_role("heading", name="Use verification code to continue")
+        expect(heading).to_be_visible()
+        expect(phone_page.get_by_text("where you first tried to sign in")).to_be_visible()
+        code = phone_page.get_by_test_id("verification-code").inner_text().strip()
+        assert re.fullmatch(r"\d{6}", code)
+        assert not [c for c in phone.cookies() if c["name"] == "sessionKey"]
+    finally:
+        phone.close()
+
+    fill_field(flow, "Code", code)
+    submit(flow)
+    _finish_with_team_org(page, home_assistant, lookalike, e2e_run)
+
+
+def _start_email_sign_in(page: Page, home_assistant: HomeAssistant) -> Locator:
+    """Add integration > Claude Usage > Sign in with email, up to the code step."""
     start_config_flow(page, home_assistant.url, INTEGRATION)
     flow = expect_step(page, "Sign in to Claude")
     choose_menu_option(flow, "Sign in with email")
     flow = expect_step(page, "Sign in with email")
     fill_field(flow, "Email", DEMO_EMAIL)
     submit(flow)
-
     flow = expect_step(page, "Enter the code", SIGN_IN_TIMEOUT)
-    code = wait_until(lambda: lookalike.login_code(DEMO_EMAIL), POLL_TIMEOUT, "the mailed code")
-    fill_field(flow, "Code", code)
-    submit(flow)
+    # The step says where the code comes from: the mail, or the page the mailed link opens.
+    expect(flow.get_by_text(re.compile(r"open the mailed link on any device"))).to_be_visible()
+    return flow
 
+
+def _finish_with_team_org(
+    page: Page, home_assistant: HomeAssistant, lookalike: Lookalike, e2e_run: E2ERun
+) -> None:
+    """Pick the Team organization, check both entries load, and that no scraper is left."""
     flow = expect_step(page, "Choose the organization", SIGN_IN_TIMEOUT)
     flow.get_by_role("radio", name=re.compile(rf"^{re.escape(TEAM_ORG_NAME)}")).check()
     submit(flow)

@@ -15,7 +15,8 @@ import signal
 import sys
 
 from .payloads import ORGANIZATION_PRESETS, USAGE_SHAPES
-from .server import FAIL_ON_CHOICES, FAILURES, LookalikeServer
+from .server import FAIL_ON_CHOICES, FAILURES, LOGIN_FAILURES, LookalikeServer
+from .signin_pages import LOGIN_LINK_FIRST, LOGIN_VARIANTS
 
 
 def _choice(choices: tuple[str, ...], prefix: str) -> Callable[[str], str]:
@@ -65,6 +66,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--auto-approve-logins", action="store_true", help="sign-in pages finish by themselves"
     )
+    parser.add_argument(
+        "--login-variant",
+        choices=LOGIN_VARIANTS,
+        default=LOGIN_LINK_FIRST,
+        help="after the email: a mailed link first (claude.ai today) or the code field at once",
+    )
+    parser.add_argument(
+        "--login-failure", choices=LOGIN_FAILURES, default=None, help="how sending the mail fails"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log requests to stderr")
     return parser
 
@@ -81,6 +91,8 @@ async def _serve(args: argparse.Namespace) -> None:
         rotate_session_key=args.rotate_session_key,
         demo=args.demo,
         auto_approve_logins=args.auto_approve_logins,
+        login_variant=args.login_variant,
+        login_failure=args.login_failure,
         access_log=args.verbose,
     )
     stop = asyncio.Event()

@@ -81,6 +81,13 @@ def add_control_routes(app: web.Application, server: LookalikeServer) -> None:
     async def login_code(request: web.Request) -> web.StreamResponse:
         return web.json_response({"code": server.issued_code(request.query.get("email", ""))})
 
+    async def login_link(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"link": server.mailed_link(request.query.get("email", ""))})
+
+    async def link_code(request: web.Request) -> web.StreamResponse:
+        code = server.link_page_code(request.query.get("email", ""))
+        return web.json_response({"code": code})
+
     async def approve_logins(request: web.Request) -> web.StreamResponse:
         return web.json_response({"approved": server.approve_pending_logins()})
 
@@ -115,6 +122,8 @@ def add_control_routes(app: web.Application, server: LookalikeServer) -> None:
         ("POST", "expire_sessions", expire_sessions),
         ("POST", "session_keys", add_session_key),
         ("GET", "login_code", login_code),
+        ("GET", "login_link", login_link),
+        ("GET", "link_code", link_code),
         ("POST", "approve_pending_logins", approve_logins),
         ("GET", "requests", requests),
         ("POST", "requests/clear", clear_requests),

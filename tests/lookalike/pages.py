@@ -25,6 +25,7 @@ _MASK32: Final = 0xFFFFFFFF
 
 # Model windows that are not "<Model> only" rows on the settings page.
 _NOT_MODEL_WINDOWS: Final = frozenset({"oauth_apps", "cowork", "routines", "omelette"})
+FREE_PLAN_TEXT: Final = "Usage limits are available on Claude Pro, Max and Team plans."
 _CURRENCY_SYMBOLS: Final = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 _STYLE: Final = """
@@ -41,7 +42,36 @@ _STYLE: Final = """
 """
 
 
-def _document(title: str, body: str, *, plan: str | None = None, script: str = "") -> str:
+# What Next.js's app router adds to every claude.ai page: a shadow root with a visually hidden
+# `role="alert"` live region, filled with the document title after each navigation. Pages call
+# `announceRoute(title)` when they change their view.
+_ROUTE_ANNOUNCER_SCRIPT: Final = """
+(function () {
+  const host = document.createElement("next-route-announcer");
+  host.style.position = "absolute";
+  const region = document.createElement("div");
+  region.id = "__next-route-announcer__";
+  region.setAttribute("role", "alert");
+  region.setAttribute("aria-live", "assertive");
+  region.style.cssText = "position:absolute;border:0;height:1px;margin:-1px;padding:0;" +
+    "width:1px;clip:rect(0 0 0 0);overflow:hidden;white-space:nowrap;word-wrap:normal";
+  host.attachShadow({mode: "open"}).appendChild(region);
+  document.body.appendChild(host);
+  window.announceRoute = function (title) {
+    document.title = title;
+    region.textContent = title;
+  };
+  window.announceRoute(document.title);
+})();
+"""
+
+
+def document(
+    title: str, body: str, *, plan: str | None = None, script: str = "", next_app: bool = True
+) -> str:
+    """A whole HTML page; `next_app` pages (all of claude.ai's own) carry the route announcer."""
+    if next_app:
+        script = _ROUTE_ANNOUNCER_SCRIPT + script
     plan_attr = f' data-org-plan="{escape(plan)}"' if plan else ""
     script_tag = f"<script>{script}</script>" if script else ""
     return (
@@ -107,7 +137,7 @@ your connection before proceeding.</div>
 <div class="text-center" id="footer-text">Performance &amp; security by Cloudflare</div>
 </div></div>"""
     script = _CHALLENGE_SCRIPT % {"params": json.dumps(params)}
-    return _document("Just a moment...", body, script=script)
+    return document("Just a moment...", body, script=script, next_app=False)
 
 
 def server_error_page(ray_id: str) -> str:
@@ -120,96 +150,8 @@ def server_error_page(ray_id: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Sign-in
+# Signed in (the sign-in pages are in signin_pages.py)
 # ---------------------------------------------------------------------------------------------
-
-_LOGIN_BODY: Final = """<main>
-<h1>Sign in to Claude</h1>
-<form id="email-form" novalidate>
-  <label for="email">Email</label>
-  <input id="email" name="email" type="email" autocomplete="email"
-         placeholder="Enter your personal or work email" required>
-  <button type="submit">Continue with email</button>
-</form>
-<form id="code-form" novalidate hidden>
-  <p>Enter the verification code sent to <strong id="sent-to"></strong></p>
-  <label for="code">Verification code</label>
-  <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code"
-         maxlength="6" pattern="[0-9]{6}">
-  <button type="submit">Verify Email Address</button>
-</form>
-</main>"""
-
-_LOGIN_SCRIPT: Final = """
-const emailForm = document.getElementById("email-form");
-const codeForm = document.getElementById("code-form");
-let email = "";
-
-// Like claude.ai's React front end, the alert exists only while there is an error.
-function clearError() {
-  const old = document.getElementById("login-alert");
-  if (old) { old.remove(); }
-}
-
-function showError(data, fallback) {
-  clearError();
-  const alertBox = document.createElement("div");
-  alertBox.id = "login-alert";
-  alertBox.setAttribute("role", "alert");
-  alertBox.textContent = (data && data.error && data.error.message) || fallback;
-  document.querySelector("main").appendChild(alertBox);
-}
-
-async function postJson(url, body) {
-  const response = await fetch(url, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: {"Content-Type": "application/json"},
-    body: JSON.stringify(body),
-  });
-  let data = null;
-  try { data = await response.json(); } catch (err) { data = null; }
-  return {ok: response.ok, data: data};
-}
-
-emailForm.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  clearError();
-  email = document.getElementById("email").value.trim();
-  const result = await postJson("/api/auth/send_magic_link", {email: email});
-  if (!result.ok) { showError(result.data, "Could not send a code to that address."); return; }
-  document.getElementById("sent-to").textContent = email;
-  emailForm.hidden = true;
-  codeForm.hidden = false;
-  document.getElementById("code").focus();
-});
-
-codeForm.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  clearError();
-  const code = document.getElementById("code").value.trim();
-  const result = await postJson("/api/auth/verify_magic_link", {email: email, code: code});
-  if (result.ok) { location.assign("/new"); return; }
-  showError(result.data, "Invalid code");
-});
-
-// Sign-in by any other method (another tab, a passkey, a test calling
-// approve_pending_logins) finishes here: the poll answers with the session cookie.
-async function poll() {
-  try {
-    const response = await fetch("/api/auth/poll", {credentials: "same-origin"});
-    const data = await response.json();
-    if (data.status === "approved") { location.assign("/new"); return; }
-  } catch (err) { /* keep polling */ }
-  setTimeout(poll, 500);
-}
-setTimeout(poll, 500);
-"""
-
-
-def login_page() -> str:
-    """The sign-in page: email, then the six-digit code."""
-    return _document("Sign in - Claude", _LOGIN_BODY, script=_LOGIN_SCRIPT)
 
 
 def new_chat_page(plan: str | None, org_name: str) -> str:
@@ -219,7 +161,7 @@ def new_chat_page(plan: str | None, org_name: str) -> str:
 <h1>How can I help you today?</h1>
 <textarea aria-label="Write your prompt to Claude" rows="3"></textarea>
 </main>"""
-    return _document("Claude", body, plan=plan)
+    return document("Claude", body, plan=plan)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,6 +221,15 @@ def _limit_model(item: dict[str, Any]) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def _limit_surface(item: dict[str, Any]) -> str | None:
+    """The product a surface-scoped limit applies to ("Claude Code")."""
+    scope = item.get("scope")
+    surface = scope.get("surface") if isinstance(scope, dict) else None
+    if isinstance(surface, dict):
+        surface = surface.get("display_name") or surface.get("id")
+    return surface if isinstance(surface, str) else None
+
+
 def _limit_bar(label: str, item: dict[str, Any]) -> _Bar | None:
     percent = _number(item.get("percent"))
     if percent is None:
@@ -302,11 +253,14 @@ def _scoped_bars(payload: dict[str, Any]) -> list[_Bar]:
             if bar is not None:
                 bars[name.lower()] = bar
     for item in _limit_entries(payload):
-        model = _limit_model(item)
-        if item.get("kind") == "weekly_scoped" and model and model.lower() not in bars:
-            bar = _limit_bar(f"{model} only", item)
+        if item.get("kind") != "weekly_scoped":
+            continue
+        model, surface = _limit_model(item), _limit_surface(item)
+        label = f"{model} only" if model else surface
+        if label and label.lower() not in bars:
+            bar = _limit_bar(label, item)
             if bar is not None:
-                bars[model.lower()] = bar
+                bars[label.lower()] = bar
     return [bars[name] for name in sorted(bars)]
 
 
@@ -397,11 +351,14 @@ def _usage_sections(payload: dict[str, Any], now: datetime) -> str:
     weekly = _window_bar("All models", payload.get("seven_day")) or _first_limit(
         payload, "weekly_all", "All models"
     )
+    scoped = _scoped_bars(payload)
+    if session is None and weekly is None and not scoped:
+        return f"<p>{FREE_PLAN_TEXT}</p>\n{_extra_html(payload)}"
     parts = ["<section><h2>Plan usage limits</h2>"]
     if session is not None:
         parts.append(_bar_html(session, _resets_in(session.resets_at, now)))
     parts.append("<h3>Weekly limits</h3>")
-    for bar in [weekly, *_scoped_bars(payload)]:
+    for bar in [weekly, *scoped]:
         if bar is not None:
             parts.append(_bar_html(bar, _resets_on(bar.resets_at)))
     parts.append("</section>")
@@ -437,7 +394,7 @@ def usage_page(
         except (TypeError, ValueError, AttributeError):
             sections = '<p role="alert">Couldn\'t load usage.</p>'
     else:
-        sections = "<p>Usage limits are available on Claude Pro, Max and Team plans.</p>"
+        sections = f"<p>{FREE_PLAN_TEXT}</p>"
     usage_url = f"/api/organizations/{org_uuid}/usage" if org_uuid else ""
     body = f"""<main data-usage-url="{escape(usage_url)}" data-loaded="false">
 <h1>Usage</h1>
@@ -447,4 +404,4 @@ def usage_page(
 <button type="button" id="refresh" aria-label="Refresh usage">Refresh</button></div>
 </main>"""
     script = _USAGE_SCRIPT if org_uuid else ""
-    return _document("Settings - Claude", body, plan=plan, script=script)
+    return document("Settings - Claude", body, plan=plan, script=script)

@@ -27,6 +27,9 @@ USAGE_STRING_UTILIZATION: Final = "string_utilization"
 USAGE_EXTRA_OVER_100: Final = "extra_over_100"
 USAGE_SPEND_ONLY: Final = "spend_only"
 USAGE_UNKNOWN_KEYS: Final = "unknown_keys"
+USAGE_SURFACE_SCOPED: Final = "surface_scoped"
+USAGE_NEW_KINDS: Final = "new_kinds"
+USAGE_FREE: Final = "free"
 # Reported by LookalikeServer.usage_shape after set_usage() replaced the served payload.
 USAGE_CUSTOM: Final = "custom"
 
@@ -40,12 +43,16 @@ USAGE_SHAPES: Final = (
     USAGE_EXTRA_OVER_100,
     USAGE_SPEND_ONLY,
     USAGE_UNKNOWN_KEYS,
+    USAGE_SURFACE_SCOPED,
+    USAGE_NEW_KINDS,
+    USAGE_FREE,
 )
 
 ORGS_DEFAULT: Final = "default"
 ORGS_MULTI_CHAT: Final = "multi_chat"
 ORGS_API_ONLY: Final = "api_only"
-ORGANIZATION_PRESETS: Final = (ORGS_DEFAULT, ORGS_MULTI_CHAT, ORGS_API_ONLY)
+ORGS_FREE: Final = "free"
+ORGANIZATION_PRESETS: Final = (ORGS_DEFAULT, ORGS_MULTI_CHAT, ORGS_API_ONLY, ORGS_FREE)
 
 API_ORG_UUID: Final = "0b7c4a2e-3f1d-4c9a-8e5b-6d2f1a9c3e70"
 CHAT_ORG_UUID: Final = "631972a6-6d0c-4e3a-9b8e-2f1c5d7a9e41"
@@ -151,13 +158,20 @@ def limit(
     resets_at: datetime | None,
     *,
     model: str | None = None,
+    surface: str | JSONObject | None = None,
     is_active: bool = True,
 ) -> JSONObject:
-    """One ``limits[]`` entry; ``percent`` is the rounded integer claude.ai sends."""
+    """One ``limits[]`` entry; ``percent`` is the rounded integer claude.ai sends.
+
+    A surface-scoped entry (since September 2026) has a null model and names the product in
+    ``scope.surface``: its exact shape is not public, so builders pass a string or an object.
+    """
     groups = {"session": "session", "weekly_all": "weekly", "weekly_scoped": "weekly"}
-    scope = None
+    scope: JSONObject | None = None
     if model is not None:
         scope = {"model": {"id": f"claude-{model.lower()}", "display_name": model}}
+    if surface is not None:
+        scope = {"model": None, "surface": surface}
     return {
         "kind": kind,
         "group": groups.get(kind, kind),
@@ -386,6 +400,55 @@ def _usage_unknown_keys(now: datetime) -> JSONObject:
     }
 
 
+def _usage_surface_scoped(now: datetime) -> JSONObject:
+    """A Max account with weekly limits per product (surface) beside the per-model one."""
+    payload = _payload_2026(now, session=21.0, weekly=44.0, sonnet=30.0)
+    w_reset = weekly_reset(now)
+    code = {"id": "claude_code", "display_name": "Claude Code"}
+    payload["limits"][3:3] = [
+        limit("weekly_scoped", 38, w_reset, surface=code),
+        limit("weekly_scoped", 9, w_reset, surface={"id": "claude_in_chrome"}),
+        limit("weekly_scoped", 0, None, surface="Claude Desktop"),
+        # Not enforced on this plan: not a window.
+        limit("weekly_scoped", 0, None, surface="Claude Design", is_active=False),
+    ]
+    return payload
+
+
+def _usage_new_kinds(now: datetime) -> JSONObject:
+    """Kinds of limit not seen before 2026-10: each active one with a figure is a window."""
+    payload = _payload_2026(now, session=8.0, weekly=19.0, sonnet=None)
+    s_reset = session_reset(now)
+    payload["limits"][2:2] = [
+        limit("daily_routines", 40, s_reset.replace(hour=0) + timedelta(days=1)),
+        limit("daily", 12, s_reset, model="Opus"),
+        limit("monthly", 3, None, surface={"id": "design", "display_name": "Claude Design"}),
+        # No figure yet, inactive, or nothing usable for a key: not windows.
+        {"kind": "hourly_burst", "group": "burst", "percent": None, "is_active": True},
+        limit("weekly_research", 5, None, is_active=False),
+        limit("日次", 7, None),
+    ]
+    return payload
+
+
+def _usage_free(now: datetime) -> JSONObject:
+    """A Free account: 200 with every window null and no limits."""
+    del now  # nothing here has a time
+    return {
+        "five_hour": None,
+        "seven_day": None,
+        "seven_day_oauth_apps": None,
+        "seven_day_opus": None,
+        "seven_day_sonnet": None,
+        "seven_day_cowork": None,
+        "seven_day_omelette": None,
+        "iguana_necktie": None,
+        "extra_usage": None,
+        "limits": [],
+        "spend": None,
+    }
+
+
 _BUILDERS: Final = {
     USAGE_2026: _usage_2026,
     USAGE_LEGACY_2025: _usage_legacy_2025,
@@ -396,6 +459,9 @@ _BUILDERS: Final = {
     USAGE_EXTRA_OVER_100: _usage_extra_over_100,
     USAGE_SPEND_ONLY: _usage_spend_only,
     USAGE_UNKNOWN_KEYS: _usage_unknown_keys,
+    USAGE_SURFACE_SCOPED: _usage_surface_scoped,
+    USAGE_NEW_KINDS: _usage_new_kinds,
+    USAGE_FREE: _usage_free,
 }
 
 
@@ -430,6 +496,9 @@ DEMO_SESSION_START: Final = 12.0
 DEMO_SESSION_STEPS: Final = (4.0, 6.5, 3.0, 5.5)
 # Responses after this many usage requests include the weekly Opus window.
 DEMO_OPUS_AFTER_REQUESTS: Final = 3
+# ... and after this many, the weekly Claude Code limit (scoped by surface, not model).
+DEMO_SURFACE_AFTER_REQUESTS: Final = 5
+DEMO_SURFACE: Final = {"id": "claude_code", "display_name": "Claude Code"}
 
 
 @dataclass
@@ -446,6 +515,7 @@ class DemoUsage:
     weekly: float = 31.0
     sonnet: float = 22.0
     opus: float = 2.0
+    code: float = 7.0
     session_resets: datetime = field(default_factory=lambda: session_reset(utc_now()))
 
     def _advance(self, now: datetime) -> None:
@@ -456,16 +526,18 @@ class DemoUsage:
         else:
             self.session = min(100.0, round(self.session + step, 1))
         if self.weekly >= 100.0:  # a demo left running for days starts a new week
-            self.weekly, self.sonnet, self.opus = 0.0, 0.0, 0.0
+            self.weekly, self.sonnet, self.opus, self.code = 0.0, 0.0, 0.0, 0.0
         self.weekly = min(100.0, round(self.weekly + step / 8, 1))
         self.sonnet = min(100.0, round(self.sonnet + step / 10, 1))
         if self.requests > DEMO_OPUS_AFTER_REQUESTS + 1:  # first shown at its start value
             self.opus = min(100.0, round(self.opus + step / 4, 1))
+        if self.requests > DEMO_SURFACE_AFTER_REQUESTS + 1:
+            self.code = min(100.0, round(self.code + step / 2, 1))
 
     def current_payload(self, now: datetime | None = None) -> JSONObject:
         """What the latest response showed (the starting point before any), without advancing."""
         now = now or utc_now()
-        return _payload_2026(
+        payload = _payload_2026(
             now,
             session=self.session,
             weekly=self.weekly,
@@ -473,6 +545,10 @@ class DemoUsage:
             opus=self.opus if self.requests > DEMO_OPUS_AFTER_REQUESTS else None,
             session_resets=self.session_resets,
         )
+        if self.requests > DEMO_SURFACE_AFTER_REQUESTS:
+            code = limit("weekly_scoped", round(self.code), weekly_reset(now), surface=DEMO_SURFACE)
+            payload["limits"].insert(-1, code)
+        return payload
 
     def next_payload(self, now: datetime | None = None) -> JSONObject:
         """Serve one usage request: advance (except for the first), then build."""
@@ -495,7 +571,7 @@ def _organization(
     name: str,
     capabilities: list[str],
     rate_limit_tier: str,
-    billing_type: str,
+    billing_type: str | None,
 ) -> JSONObject:
     return {
         "id": org_id,
@@ -555,6 +631,18 @@ def team_organization() -> JSONObject:
     )
 
 
+def free_organization() -> JSONObject:
+    """A Free personal organization: chat, but no ``claude_`` plan capability."""
+    return _organization(
+        CHAT_ORG_UUID,
+        org_id=51122946,
+        name=CHAT_ORG_NAME,
+        capabilities=["chat"],
+        rate_limit_tier="default_claude_ai",
+        billing_type=None,
+    )
+
+
 def organizations_payload(preset: str = ORGS_DEFAULT) -> list[JSONObject]:
     """The ``/api/organizations`` list; the API-only organization always comes first."""
     if preset == ORGS_DEFAULT:
@@ -563,6 +651,8 @@ def organizations_payload(preset: str = ORGS_DEFAULT) -> list[JSONObject]:
         return [api_organization(), chat_organization(), team_organization()]
     if preset == ORGS_API_ONLY:
         return [api_organization()]
+    if preset == ORGS_FREE:
+        return [free_organization()]
     raise ValueError(f"unknown organizations preset {preset!r}; expected {ORGANIZATION_PRESETS}")
 
 

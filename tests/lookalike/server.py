@@ -26,7 +26,7 @@ from typing import Any, Final
 from aiohttp import hdrs, web
 from aiohttp.log import access_logger
 
-from . import pages, payloads
+from . import pages, payloads, signin_pages
 from .payloads import (
     CHAT_ORG_UUID,
     DEMO_EMAIL,
@@ -40,6 +40,8 @@ from .payloads import (
     DemoUsage,
     JSONObject,
 )
+from .signin import MAGIC_LINK_PATH, EmailLogins
+from .signin_pages import LOGIN_LINK_FIRST, LOGIN_VARIANTS
 
 FAIL_SESSION_EXPIRED: Final = "session_expired"
 FAIL_UNAUTHORIZED: Final = "unauthorized"
@@ -68,6 +70,10 @@ _SIGNED_OUT_FAILURES: Final = frozenset(
 FAIL_ON_ALL: Final = "all"
 FAIL_ON_USAGE: Final = "usage"
 FAIL_ON_CHOICES: Final = (FAIL_ON_ALL, FAIL_ON_USAGE)
+# How the sign-in page fails instead of mailing a link.
+LOGIN_FAIL_RATE_LIMITED: Final = "rate_limited"
+LOGIN_FAIL_SEND_ERROR: Final = "send_error"
+LOGIN_FAILURES: Final = (LOGIN_FAIL_RATE_LIMITED, LOGIN_FAIL_SEND_ERROR)
 
 DEFAULT_RETRY_AFTER: Final = 120
 DEFAULT_CLEARANCE_TTL: Final = 1800.0
@@ -191,6 +197,8 @@ class LookalikeServer:
         rotate_session_key: bool = False,
         demo: bool = False,
         auto_approve_logins: bool = False,
+        login_variant: str = LOGIN_LINK_FIRST,
+        login_failure: str | None = None,
         access_log: bool = False,
     ) -> None:
         self._lock = threading.RLock()
@@ -217,6 +225,8 @@ class LookalikeServer:
             rotate_session_key=rotate_session_key,
             demo=demo,
             auto_approve_logins=auto_approve_logins,
+            login_variant=login_variant,
+            login_failure=login_failure,
         )
 
     # -----------------------------------------------------------------------------------------
@@ -246,7 +256,9 @@ class LookalikeServer:
             self.rotate_session_key: bool = False
             self.rotated_session_key: str | None = None
             self.requests.clear()
-            self._codes: dict[str, str] = {}
+            self.email_logins = EmailLogins()
+            self._login_variant: str = LOGIN_LINK_FIRST
+            self._login_failure: str | None = None
             self._pending_devices: set[str] = set()
             self._approved_devices: set[str] = set()
             self.auto_approve_logins: bool = False
@@ -272,6 +284,8 @@ class LookalikeServer:
             "auto_approve_logins": lambda v: setattr(
                 self, "auto_approve_logins", _bool(v, "auto_approve_logins")
             ),
+            "login_variant": lambda v: setattr(self, "login_variant", v),
+            "login_failure": lambda v: setattr(self, "login_failure", v),
         }
         unknown = set(settings) - set(setters)
         if unknown:
@@ -364,6 +378,28 @@ class LookalikeServer:
             raise ValueError(f"failure_on must be one of {FAIL_ON_CHOICES}, not {where!r}")
         self._failure_on = where
 
+    @property
+    def login_variant(self) -> str:
+        """How the sign-in page asks for the code (``signin_pages.LOGIN_VARIANTS``)."""
+        return self._login_variant
+
+    @login_variant.setter
+    def login_variant(self, variant: str) -> None:
+        if variant not in LOGIN_VARIANTS:
+            raise ValueError(f"unknown login variant {variant!r}; expected one of {LOGIN_VARIANTS}")
+        self._login_variant = variant
+
+    @property
+    def login_failure(self) -> str | None:
+        """How "Continue with email" fails (one of ``LOGIN_FAILURES``), or None."""
+        return self._login_failure
+
+    @login_failure.setter
+    def login_failure(self, failure: str | None) -> None:
+        if failure is not None and failure not in LOGIN_FAILURES:
+            raise ValueError(f"unknown login failure {failure!r}; expected one of {LOGIN_FAILURES}")
+        self._login_failure = failure
+
     def expire_sessions(self) -> None:
         """Sign every session out; keys issued later (sign-in, rotation) are valid again."""
         with self._lock:
@@ -382,9 +418,21 @@ class LookalikeServer:
     # -----------------------------------------------------------------------------------------
 
     def issued_code(self, email: str) -> str | None:
-        """The six-digit code last sent to ``email``, if any."""
-        with self._lock:
-            return self._codes.get(_normalize_email(email))
+        """The six-digit code a person signing in as ``email`` would type, if any.
+
+        The mailed code in the ``code_at_once`` variant; else the one that the mailed link shows
+        on another device (as if the person had opened it on their phone).
+        """
+        return self.email_logins.code_to_type(email)
+
+    def mailed_link(self, email: str) -> str | None:
+        """The sign-in link last mailed to ``email`` (a full URL), if any."""
+        path = self.email_logins.link_path(email)
+        return None if path is None else f"{self.url}{path}"
+
+    def link_page_code(self, email: str) -> str | None:
+        """The code that the mailed link's page shows when opened on another device."""
+        return self.email_logins.link_code(email)
 
     def approve_pending_logins(self) -> int:
         """Finish every sign-in page that is waiting ("any method"); returns how many."""
@@ -435,6 +483,8 @@ class LookalikeServer:
                 "demo": self.demo,
                 "demo_usage_requests": self._demo_usage.requests,
                 "auto_approve_logins": self.auto_approve_logins,
+                "login_variant": self._login_variant,
+                "login_failure": self._login_failure,
                 "pending_logins": len(self._pending_devices),
                 "signed_in_keys": list(self.signed_in_keys),
                 "valid_session_keys": sorted(self.valid_session_keys),
@@ -549,7 +599,9 @@ class LookalikeServer:
             ("GET", "/login", self._handle_login_page),
             ("GET", "/settings/usage", self._handle_usage_page),
             ("POST", pages.CHALLENGE_SOLVE_PATH, self._handle_challenge_solve),
+            ("GET", MAGIC_LINK_PATH, self._handle_magic_link_page),
             ("POST", "/api/auth/send_magic_link", self._handle_send_magic_link),
+            ("POST", "/api/auth/exchange_nonce_for_code", self._handle_exchange_nonce),
             ("POST", "/api/auth/verify_magic_link", self._handle_verify_magic_link),
             ("GET", "/api/auth/poll", self._handle_login_poll),
             ("GET", "/api/organizations", self._data_endpoint("organizations")),
@@ -838,7 +890,8 @@ class LookalikeServer:
     async def _handle_login_page(self, request: web.Request) -> web.StreamResponse:
         if self._signed_in_for_pages(request) and self._failure != FAIL_LOGIN_REDIRECT:
             return web.Response(status=302, headers={hdrs.LOCATION: "/new"})
-        response = web.Response(text=pages.login_page(), content_type="text/html")
+        html = signin_pages.login_page(self._login_variant)
+        response = web.Response(text=html, content_type="text/html")
         device = request.cookies.get("login_device")
         if not device:
             device = secrets.token_urlsafe(18)
@@ -868,27 +921,48 @@ class LookalikeServer:
 
     async def _handle_send_magic_link(self, request: web.Request) -> web.StreamResponse:
         data = await _json_object(request)
-        email = data.get("email") or data.get("email_address")
+        email = data.get("email_address") or data.get("email")
         if not isinstance(email, str) or "@" not in email:
             error = payloads.error_payload(
                 "invalid_request_error", "Please enter a valid email address."
             )
             return _json(400, error)
-        code = f"{secrets.randbelow(1_000_000):06d}"
-        with self._lock:
-            self._codes[_normalize_email(email)] = code
+        if self._login_failure == LOGIN_FAIL_RATE_LIMITED:
+            error = payloads.error_payload("rate_limit_error", signin_pages.RATE_LIMITED_MESSAGE)
+            return _json(429, error)
+        if self._login_failure == LOGIN_FAIL_SEND_ERROR:
+            return _json(500, payloads.error_payload("api_error", signin_pages.SEND_FAILED_MESSAGE))
+        device = request.cookies.get("login_device")
+        self.email_logins.start(email, device, self._login_variant)
         return _json(200, {"sent": True, "sso_url": None})
+
+    async def _handle_magic_link_page(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(text=signin_pages.magic_link_page(), content_type="text/html")
+
+    async def _handle_exchange_nonce(self, request: web.Request) -> web.StreamResponse:
+        nonce = (await _json_object(request)).get("nonce")
+        opened = (
+            self.email_logins.open_link(nonce, request.cookies.get("login_device"))
+            if isinstance(nonce, str)
+            else None
+        )
+        if opened is None:
+            error = payloads.error_payload("invalid_request_error", "This link has expired.")
+            return _json(400, error)
+        email, code = opened
+        if code is not None:
+            return _json(200, {"code": code})
+        response = _json(200, {"signed_in": True})
+        self._sign_in(request, response, email)
+        return response
 
     async def _handle_verify_magic_link(self, request: web.Request) -> web.StreamResponse:
         data = await _json_object(request)
         email, code = data.get("email"), data.get("code")
         if not isinstance(email, str) or not isinstance(code, str):
             return _json(400, _invalid_code_error())
-        with self._lock:
-            expected = self._codes.get(_normalize_email(email))
-            if expected is None or code.strip() != expected:
-                return _json(400, _invalid_code_error())
-            del self._codes[_normalize_email(email)]  # single use
+        if not self.email_logins.verify(email, code, request.cookies.get("login_device")):
+            return _json(400, _invalid_code_error())
         account = {"uuid": payloads.ACCOUNT_UUID, "email_address": email.strip()}
         response = _json(200, {"success": True, "account": account})
         self._sign_in(request, response, email.strip())
@@ -923,14 +997,8 @@ def _plan(org: JSONObject | None) -> str | None:
     return next((c for c in org["capabilities"] if c.startswith("claude_")), None)
 
 
-def _normalize_email(email: str) -> str:
-    return email.strip().lower()
-
-
 def _invalid_code_error() -> JSONObject:
-    return payloads.error_payload(
-        "invalid_request_error", "Invalid code. Check the latest email and try again."
-    )
+    return payloads.error_payload("invalid_request_error", signin_pages.INVALID_CODE_MESSAGE)
 
 
 def _wrong_shape(name: str, body: Any) -> Any:

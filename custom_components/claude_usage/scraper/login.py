@@ -1,8 +1,10 @@
 """`login`: sign in with a real browser and hand back a new session key.
 
-With an email address the browser is headless and the person types the mailed code into Home
-Assistant, which passes it over stdin. With `--headed` a visible window opens and the person
-signs in any way they like; the first `sessionKey` cookie ends the wait.
+With an email address the browser is headless. Claude mails a sign-in link (or, on some
+accounts, shows the code field at once); the person types the code, from the mail or from the
+page that the link opens on any device, into Home Assistant, which passes it over stdin. With
+`--headed` a visible window opens and the person signs in any way they like; the first
+`sessionKey` cookie ends the wait.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 import json
 import logging
-import re
 import sys
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
-from playwright.async_api import BrowserContext, Error as PlaywrightError, Page
+from playwright.async_api import BrowserContext, Error as PlaywrightError, Locator, Page
 
+from . import signin_selectors as sel
 from .browser_backend import (
     desktop_user_agent,
     export_state,
@@ -37,11 +40,6 @@ _LOGGER = logging.getLogger(__name__)
 
 LOGIN_PATH = "/login"
 _POLL_SECONDS = 0.25
-_EMAIL_INPUT = 'input[type="email"]'
-_CODE_INPUT = 'input[autocomplete="one-time-code"], input[name="code"]'
-_CONTINUE_BUTTON = re.compile(r"continue with email", re.IGNORECASE)
-_VERIFY_BUTTON = re.compile(r"verify", re.IGNORECASE)
-_ALERT = '[role="alert"] >> visible=true'  # React keeps hidden alerts in the DOM
 
 type Emit = Callable[[dict[str, Any]], None]
 
@@ -113,11 +111,7 @@ async def login_email(
             context, page, user_agent = await _open_login_page(
                 stack, base_url, store, deadline, headless=True
             )
-            await page.locator(_EMAIL_INPUT).fill(email, timeout=deadline.budget() * 1000)
-            await page.get_by_role("button", name=_CONTINUE_BUTTON).click(
-                timeout=deadline.budget() * 1000
-            )
-            await page.locator(_CODE_INPUT).wait_for(timeout=deadline.budget() * 1000)
+            code_input = await _ask_for_code(page, email, deadline)
         except PlaywrightError as err:
             raise ScraperError(
                 ErrorCode.TIMEOUT if "Timeout" in type(err).__name__ else ErrorCode.NETWORK,
@@ -127,21 +121,83 @@ async def login_email(
         code = await _read_code(lines, step_seconds)
         deadline = Deadline(step_seconds)
         try:
-            await page.locator(_CODE_INPUT).fill(code, timeout=deadline.budget() * 1000)
-            await page.get_by_role("button", name=_VERIFY_BUTTON).click(
-                timeout=deadline.budget() * 1000
-            )
+            await code_input.fill(code, timeout=deadline.budget() * 1000)
+            verify = await _wait_for(page, sel.VERIFY_CODE, deadline)
+            await verify.click(timeout=deadline.budget() * 1000)
         except PlaywrightError as err:
             raise ScraperError(ErrorCode.LOGIN_FAILED, "The code could not be entered.") from err
-        while not await _signed_in(context):
-            if await page.locator(_ALERT).count():
-                raise ScraperError(ErrorCode.LOGIN_FAILED, "Claude did not accept the code.")
-            if not deadline.remaining():
-                raise ScraperError(ErrorCode.TIMEOUT, "Claude did not confirm the code in time.")
-            await asyncio.sleep(_POLL_SECONDS)
+        await _wait_until_signed_in(context, page, deadline)
         state = await export_state(context, user_agent)
     store.save(state)
     return _result(state)
+
+
+async def _visible(page: Page, target: sel.Target) -> Locator | None:
+    """Return the target's first visible match, trying its ways to be found in order."""
+    for candidate in target.candidates(page):
+        match = candidate.filter(visible=True).first
+        if await match.count():
+            return match
+    return None
+
+
+async def _wait_for(page: Page, target: sel.Target, deadline: Deadline) -> Locator:
+    while (found := await _visible(page, target)) is None:
+        await _raise_page_error(page)
+        if not deadline.remaining():
+            raise ScraperError(ErrorCode.TIMEOUT, "The sign-in page did not show what it should.")
+        await asyncio.sleep(_POLL_SECONDS)
+    return found
+
+
+async def _ask_for_code(page: Page, email: str, deadline: Deadline) -> Locator:
+    """Send the email address; return the code field, at once or after the mailed-link notice."""
+    await (await _wait_for(page, sel.EMAIL_INPUT, deadline)).fill(
+        email, timeout=deadline.budget() * 1000
+    )
+    await (await _wait_for(page, sel.CONTINUE_WITH_EMAIL, deadline)).click(
+        timeout=deadline.budget() * 1000
+    )
+    asked_for_field = False
+    while (code_input := await _visible(page, sel.CODE_INPUT)) is None:
+        await _raise_page_error(page)
+        if not asked_for_field and (button := await _visible(page, sel.ENTER_CODE)):
+            await button.click(timeout=deadline.budget() * 1000)
+            asked_for_field = True
+            continue
+        if not deadline.remaining():
+            raise ScraperError(ErrorCode.TIMEOUT, "The sign-in page did not ask for a code.")
+        await asyncio.sleep(_POLL_SECONDS)
+    return code_input
+
+
+async def _page_text(page: Page) -> str:
+    try:
+        return await page.locator("body").inner_text(timeout=1000)
+    except PlaywrightError:  # between two pages: nothing to read yet
+        return ""
+
+
+async def _raise_page_error(page: Page) -> None:
+    """Raise the error that the sign-in page states in its own words, if any."""
+    words = await _page_text(page)
+    if sel.RATE_LIMITED_WORDS.search(words):
+        raise ScraperError(
+            ErrorCode.RATE_LIMITED, "Claude refused the sign-in: too many login attempts."
+        )
+    if sel.SEND_FAILED_WORDS.search(words):
+        raise ScraperError(ErrorCode.SERVER_ERROR, "Claude could not send the sign-in mail.")
+
+
+async def _wait_until_signed_in(context: BrowserContext, page: Page, deadline: Deadline) -> None:
+    """Wait until the browser has the session and has left the sign-in page."""
+    while not (await _signed_in(context) and not sel.SIGN_IN_PATHS.match(urlsplit(page.url).path)):
+        await _raise_page_error(page)
+        if sel.CODE_REJECTED_WORDS.search(await _page_text(page)):
+            raise ScraperError(ErrorCode.LOGIN_FAILED, "Claude did not accept the code.")
+        if not deadline.remaining():
+            raise ScraperError(ErrorCode.TIMEOUT, "Claude did not confirm the code in time.")
+        await asyncio.sleep(_POLL_SECONDS)
 
 
 async def _read_code(lines: StdinLines, seconds: float) -> str:

@@ -7,14 +7,12 @@ unknown or odd value becomes `None`, and only a body of the wrong type altogethe
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal
-import math
-import re
-from typing import Any, NamedTuple
+from typing import Any
 
 from .errors import ScraperError
-from .protocol import ErrorCode, WindowKind
+from .protocol import ErrorCode
+from .values import json_type as _json_type, number as _number, strings as _strings, text as _text
+from .windows import usage_windows
 
 CHAT_CAPABILITY = "chat"
 PLAN_PREFIX = "claude_"
@@ -22,42 +20,6 @@ DEFAULT_EXPONENT = 2
 """Decimal places of an amount when the server does not say (cents)."""
 MAX_EXPONENT = 8
 """Larger exponents are nonsense for a currency; refusing them also bounds `10 ** exponent`."""
-
-_NON_ALPHANUMERIC = re.compile(r"[^a-z0-9]+")
-_KIND_ORDER = {WindowKind.SESSION: 0, WindowKind.WEEKLY_ALL: 1, WindowKind.WEEKLY_SCOPED: 2}
-
-
-class _Identity(NamedTuple):
-    """What a window is, independent of where in the payload it was found."""
-
-    key: str
-    kind: WindowKind
-    model: str | None
-
-
-_SESSION = _Identity("session", WindowKind.SESSION, None)
-_WEEKLY = _Identity("weekly", WindowKind.WEEKLY_ALL, None)
-_COWORK = _Identity("weekly_cowork", WindowKind.WEEKLY_SCOPED, None)
-
-# Legacy fields with a fixed meaning; `None` marks a field that is not a window of its own.
-_LEGACY_FIELDS: dict[str, _Identity | None] = {
-    "five_hour": _SESSION,
-    "seven_day": _WEEKLY,
-    "seven_day_oauth_apps": _Identity("weekly_oauth_apps", WindowKind.WEEKLY_SCOPED, None),
-    "seven_day_cowork": _COWORK,
-    # Another name seen for the cowork window; _legacy_windows drops it when both are present.
-    "seven_day_routines": _COWORK,
-    # Shares the main weekly pool, so a sensor for it would only repeat `weekly`.
-    "seven_day_omelette": None,
-}
-_SCOPED_PREFIX = "seven_day_"
-
-
-class _Window(NamedTuple):
-    identity: _Identity
-    utilization: float | None
-    resets_at: str | None
-
 
 # --- organizations and account -------------------------------------------------------------
 
@@ -147,119 +109,14 @@ def parse_usage(payload: object) -> dict[str, Any]:
             ErrorCode.BAD_RESPONSE,
             f"The usage report is a JSON {_json_type(payload)}, not an object.",
         )
-    windows = _windows(payload)
-    session = next((w for w in windows if w["key"] == _SESSION.key), None)
+    windows = usage_windows(payload)
+    session = next((w for w in windows if w["key"] == "session"), None)
     return {
         "usage_percent": None if session is None else session["utilization"],
         "reset_time": None if session is None else session["resets_at"],
         "windows": windows,
         "extra_usage": _extra_usage(payload),
     }
-
-
-def _windows(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """Merge the legacy fields and `limits[]` into one list, in the contract's order."""
-    merged: dict[str, _Window] = {}
-    # Legacy first: its float is more precise than `limits[]`'s rounded percent, which only
-    # fills what the legacy field left null.
-    for window in (*_legacy_windows(payload), *_limit_windows(payload.get("limits"))):
-        known = merged.get(window.identity.key)
-        merged[window.identity.key] = window if known is None else _fill(known, window)
-    ordered = sorted(merged.values(), key=lambda w: (_KIND_ORDER[w.identity.kind], w.identity.key))
-    return [_window_result(window) for window in ordered]
-
-
-def _legacy_windows(payload: dict[str, Any]) -> list[_Window]:
-    fields = {name: value for name, value in payload.items() if isinstance(value, dict)}
-    if "seven_day_cowork" in fields:
-        fields.pop("seven_day_routines", None)
-    windows = []
-    for name, value in fields.items():
-        identity = _legacy_identity(name)
-        if identity is not None:
-            windows.append(_window(identity, value.get("utilization"), value.get("resets_at")))
-    return windows
-
-
-def _legacy_identity(name: str) -> _Identity | None:
-    if name in _LEGACY_FIELDS:
-        return _LEGACY_FIELDS[name]
-    # Fields that are not `seven_day_<name>` are code names of unreleased features.
-    if not name.startswith(_SCOPED_PREFIX):
-        return None
-    model = name.removeprefix(_SCOPED_PREFIX).replace("_", " ")
-    return _scoped_identity(model[:1].upper() + model[1:])
-
-
-def _limit_windows(limits: object) -> list[_Window]:
-    if not isinstance(limits, list):
-        return []
-    windows = []
-    for entry in limits:
-        # An inactive entry describes a limit that does not apply to this plan right now.
-        if not isinstance(entry, dict) or entry.get("is_active") is False:
-            continue
-        identity = _limit_identity(entry)
-        if identity is not None:
-            windows.append(_window(identity, entry.get("percent"), entry.get("resets_at")))
-    return windows
-
-
-def _limit_identity(entry: dict[str, Any]) -> _Identity | None:
-    kind = entry.get("kind")
-    if kind == "session":
-        return _SESSION
-    if kind == "weekly_all":
-        return _WEEKLY
-    if kind != "weekly_scoped":
-        # `spend` is extra usage, not a window; kinds not seen yet have no key to live under.
-        return None
-    scope = entry.get("scope")
-    model = scope.get("model") if isinstance(scope, dict) else None
-    name = _text(model.get("display_name")) if isinstance(model, dict) else None
-    return None if name is None else _scoped_identity(name)
-
-
-def _scoped_identity(model: str) -> _Identity | None:
-    """Key a per-model weekly window by its model name ("Opus 4.5" -> `weekly_opus_4_5`).
-
-    ASCII only, because the key ends up in entity unique ids; a name with nothing left after
-    that has no usable key and is dropped.
-    """
-    model = model.strip()
-    slug = _NON_ALPHANUMERIC.sub("_", model.lower()).strip("_")
-    if not slug:
-        return None
-    return _Identity(f"weekly_{slug}", WindowKind.WEEKLY_SCOPED, model)
-
-
-def _window(identity: _Identity, utilization: object, resets_at: object) -> _Window:
-    return _Window(identity, _number(utilization), _timestamp(resets_at))
-
-
-def _fill(known: _Window, other: _Window) -> _Window:
-    return known._replace(
-        utilization=other.utilization if known.utilization is None else known.utilization,
-        resets_at=other.resets_at if known.resets_at is None else known.resets_at,
-    )
-
-
-def _window_result(window: _Window) -> dict[str, Any]:
-    return {
-        "key": window.identity.key,
-        "kind": window.identity.kind.value,
-        "model": window.identity.model,
-        "utilization": window.utilization,
-        "remaining": _remaining(window.utilization),
-        "resets_at": window.resets_at,
-    }
-
-
-def _remaining(utilization: float | None) -> float | None:
-    if utilization is None:
-        return None
-    # Subtract in decimal so 100 - 57.99 reads 42.01, not 42.010000000000005, in HA's history.
-    return max(0.0, float(Decimal(100) - Decimal(repr(utilization))))
 
 
 # --- extra usage ---------------------------------------------------------------------------
@@ -339,55 +196,3 @@ def _major_units(minor: object, exponent: int) -> float | None:
     # 3.4699999999 instead of 3.47.
     scale: int = 10**exponent
     return round(amount / scale, exponent)
-
-
-# --- scalar values -------------------------------------------------------------------------
-
-
-def _number(value: object) -> float | None:
-    """Read a finite number sent as an int, a float or a numeric string; anything else is None."""
-    # bool is an int subclass, but `true` is no percentage.
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = float(value)
-    except (ValueError, OverflowError):  # not numeric; an int too large for a float
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _timestamp(value: object) -> str | None:
-    """Normalise an ISO 8601 time to one with an offset; a time without one is taken as UTC."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.isoformat()
-
-
-def _text(value: object) -> str | None:
-    """Return a non-blank string as it was sent, else None."""
-    return value if isinstance(value, str) and value.strip() else None
-
-
-def _strings(value: object) -> list[str]:
-    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
-
-
-def _json_type(value: object) -> str:
-    """Name a decoded JSON value's type, for an error message that must not quote the body."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dict):
-        return "object"
-    return "array" if isinstance(value, list) else type(value).__name__

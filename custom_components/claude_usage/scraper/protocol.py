@@ -7,6 +7,7 @@ process that must start fast and never imports Home Assistant.
 from __future__ import annotations
 
 from enum import StrEnum
+import re
 from typing import Final
 
 PROTOCOL_VERSION: Final = 1
@@ -70,6 +71,19 @@ class WindowKind(StrEnum):
     SESSION = "session"
     WEEKLY_ALL = "weekly_all"
     WEEKLY_SCOPED = "weekly_scoped"
+    OTHER = "other"
+
+
+_NON_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slug(name: str) -> str:
+    """Return a name as it appears in window keys: lower-case ASCII words joined by `_`.
+
+    Window keys end up in entity unique ids, so both sides must slug names the same way; an
+    empty result means the name has no usable key.
+    """
+    return _NON_SLUG.sub("_", name.strip().lower()).strip("_")
 
 
 class LoginEvent(StrEnum):
