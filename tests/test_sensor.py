@@ -6,6 +6,7 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -39,13 +40,15 @@ async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_entities(
     hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
     mock_config_entry: MockConfigEntry,
     lookalike: LookalikeServer,
     entity_registry: er.EntityRegistry,
     device_registry: dr.DeviceRegistry,
     snapshot: SnapshotAssertion,
 ) -> None:
-    """Every entity of a 2026 Max account, pinned."""
+    """Every entity of a 2026 Max account, pinned (forecasts at the moment of the data)."""
+    freezer.move_to(NOW)
     lookalike.set_usage(usage_payload(USAGE_2026, NOW))
     await _setup(hass, mock_config_entry)
 
