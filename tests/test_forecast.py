@@ -150,7 +150,9 @@ async def test_forecast_follows_the_clock(
     assert hass.states.get(projected).state == "300.0"
     assert hass.states.get(f"binary_sensor.{PREFIX}_limit_forecast").state == STATE_ON
     # 70 % more at 1 % a minute.
-    expected_at = dt_util.parse_datetime(hass.states.get(f"sensor.{PREFIX}_limit_expected_at").state)
+    expected_at = dt_util.parse_datetime(
+        hass.states.get(f"sensor.{PREFIX}_limit_expected_at").state
+    )
     assert expected_at == NOW + (3 + 70) * MINUTE
 
     # Another minute: the same use over a longer time is a slower pace.

@@ -131,12 +131,21 @@ async def test_windows_come_and_go(
         f"{CHAT_ORG_UUID}_weekly_haiku_usage"
     )
     assert hass.states.get(f"binary_sensor.{PREFIX}_limit_reached").state == STATE_ON
+    # Its forecast and reset event come with it.
+    assert hass.states.get(f"sensor.{PREFIX}_weekly_haiku_projected").attributes[
+        "friendly_name"
+    ] == ("Jane's Organization Weekly Haiku projected")
+    assert hass.states.get(f"event.{PREFIX}_weekly_haiku_reset").attributes["friendly_name"] == (
+        "Jane's Organization Weekly Haiku reset"
+    )
 
     lookalike.set_usage(usage_payload(USAGE_2026, NOW))
     await coordinator.async_refresh()
     await hass.async_block_till_done()
     assert hass.states.get(f"sensor.{PREFIX}_weekly_haiku_usage").state == STATE_UNAVAILABLE
     assert hass.states.get(f"sensor.{PREFIX}_weekly_haiku_resets").state == STATE_UNAVAILABLE
+    assert hass.states.get(f"sensor.{PREFIX}_weekly_haiku_projected").state == STATE_UNAVAILABLE
+    assert hass.states.get(f"event.{PREFIX}_weekly_haiku_reset").state == STATE_UNAVAILABLE
     assert hass.states.get(f"sensor.{PREFIX}_weekly_sonnet_usage").state == "31.0"
     assert hass.states.get(f"binary_sensor.{PREFIX}_limit_reached").state == STATE_OFF
 
