@@ -273,13 +273,12 @@ class ClaudeUsageSensorEntity(ClaudeUsageEntity, SensorEntity):
     """A Claude Usage sensor."""
 
     entity_description: ClaudeUsageSensorEntityDescription
+    _steady: datetime | None = None
 
     @property
     def available(self) -> bool:
         """Return False when the data source no longer reports this sensor's data."""
         return super().available and self.entity_description.available_fn(self.coordinator.data)
-
-    _steady: datetime | None = None
 
     @property
     def native_value(self) -> StateType | datetime:
