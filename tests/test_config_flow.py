@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 import logging
 from pathlib import Path
 import textwrap
@@ -12,6 +13,7 @@ from homeassistant.const import CONF_EMAIL, CONF_SCAN_INTERVAL
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers.storage import STORAGE_DIR
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -22,6 +24,7 @@ from custom_components.claude_usage.const import (
     CONF_BASE_URL,
     CONF_CODE,
     CONF_ORGANIZATION,
+    CONF_SESSION_EXPIRES,
     CONF_SESSION_KEY,
     DOMAIN,
 )
@@ -205,6 +208,10 @@ async def test_email_sign_in(hass: HomeAssistant, lookalike: LookalikeServer) ->
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_SESSION_KEY] in lookalike.valid_session_keys
     assert result["data"][CONF_SESSION_KEY] != lookalike.session_key
+    # The cookie's expiry, as the sign-in saw it (the look-alike's are 30 days like claude.ai's).
+    expires = dt_util.parse_datetime(result["data"][CONF_SESSION_EXPIRES])
+    assert expires is not None
+    assert timedelta(days=29) < expires - dt_util.utcnow() <= timedelta(days=30)
     await hass.async_block_till_done()
     assert not _flow_dirs(hass), [list(p.rglob("*")) for p in _flow_dirs(hass)]
 

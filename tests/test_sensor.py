@@ -6,6 +6,7 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -39,13 +40,15 @@ async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_entities(
     hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
     mock_config_entry: MockConfigEntry,
     lookalike: LookalikeServer,
     entity_registry: er.EntityRegistry,
     device_registry: dr.DeviceRegistry,
     snapshot: SnapshotAssertion,
 ) -> None:
-    """Every entity of a 2026 Max account, pinned."""
+    """Every entity of a 2026 Max account, pinned (forecasts at the moment of the data)."""
+    freezer.move_to(NOW)
     lookalike.set_usage(usage_payload(USAGE_2026, NOW))
     await _setup(hass, mock_config_entry)
 
@@ -128,12 +131,21 @@ async def test_windows_come_and_go(
         f"{CHAT_ORG_UUID}_weekly_haiku_usage"
     )
     assert hass.states.get(f"binary_sensor.{PREFIX}_limit_reached").state == STATE_ON
+    # Its forecast and reset event come with it.
+    assert hass.states.get(f"sensor.{PREFIX}_weekly_haiku_projected").attributes[
+        "friendly_name"
+    ] == ("Jane's Organization Weekly Haiku projected")
+    assert hass.states.get(f"event.{PREFIX}_weekly_haiku_reset").attributes["friendly_name"] == (
+        "Jane's Organization Weekly Haiku reset"
+    )
 
     lookalike.set_usage(usage_payload(USAGE_2026, NOW))
     await coordinator.async_refresh()
     await hass.async_block_till_done()
     assert hass.states.get(f"sensor.{PREFIX}_weekly_haiku_usage").state == STATE_UNAVAILABLE
     assert hass.states.get(f"sensor.{PREFIX}_weekly_haiku_resets").state == STATE_UNAVAILABLE
+    assert hass.states.get(f"sensor.{PREFIX}_weekly_haiku_projected").state == STATE_UNAVAILABLE
+    assert hass.states.get(f"event.{PREFIX}_weekly_haiku_reset").state == STATE_UNAVAILABLE
     assert hass.states.get(f"sensor.{PREFIX}_weekly_sonnet_usage").state == "31.0"
     assert hass.states.get(f"binary_sensor.{PREFIX}_limit_reached").state == STATE_OFF
 

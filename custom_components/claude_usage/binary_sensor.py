@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
@@ -12,9 +13,11 @@ from homeassistant.components.binary_sensor import (
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
+from . import forecast
 from .coordinator import ClaudeUsageConfigEntry
-from .entity import ClaudeUsageEntity, async_add_entities_as_reported
+from .entity import ClaudeUsageClockEntity, ClaudeUsageEntity, async_add_entities_as_reported
 from .models import Usage
 
 PARALLEL_UPDATES = 0
@@ -28,6 +31,20 @@ class ClaudeUsageBinarySensorEntityDescription(BinarySensorEntityDescription):
 
     is_on_fn: Callable[[Usage], bool | None]
     exists_fn: Callable[[Usage], bool] = lambda _: True
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaudeUsageForecastBinarySensorEntityDescription(BinarySensorEntityDescription):
+    """Describes a binary sensor computed from the data and the time (see forecast.py)."""
+
+    forecast_fn: Callable[[Usage, datetime], bool | None]
+
+
+LIMIT_FORECAST = ClaudeUsageForecastBinarySensorEntityDescription(
+    key="limit_forecast",
+    translation_key="limit_forecast",
+    forecast_fn=lambda data, now: forecast.limit_forecast(data.windows.values(), now),
+)
 
 
 def _limit_reached(data: Usage) -> bool:
@@ -65,6 +82,7 @@ async def async_setup_entry(
         lambda data: [d for d in DESCRIPTIONS if d.exists_fn(data)],
         lambda description: ClaudeUsageBinarySensorEntity(entry.runtime_data, description),
     )
+    async_add_entities([ClaudeUsageForecastBinarySensorEntity(entry.runtime_data, LIMIT_FORECAST)])
 
 
 class ClaudeUsageBinarySensorEntity(ClaudeUsageEntity, BinarySensorEntity):
@@ -81,3 +99,14 @@ class ClaudeUsageBinarySensorEntity(ClaudeUsageEntity, BinarySensorEntity):
     def is_on(self) -> bool | None:
         """Return the state."""
         return self.entity_description.is_on_fn(self.coordinator.data)
+
+
+class ClaudeUsageForecastBinarySensorEntity(ClaudeUsageClockEntity, BinarySensorEntity):
+    """A binary sensor of where usage is heading, recomputed as the clock moves."""
+
+    entity_description: ClaudeUsageForecastBinarySensorEntityDescription
+
+    @property
+    def is_on(self) -> bool | None:
+        """Return the forecast for this moment."""
+        return self.entity_description.forecast_fn(self.coordinator.data, dt_util.utcnow())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from datetime import datetime
 import os
 from pathlib import Path
 import shutil
@@ -12,7 +13,6 @@ from typing import Any
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
     SOURCE_RECONFIGURE,
-    ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
@@ -39,6 +39,7 @@ from .const import (
     CONF_BASE_URL,
     CONF_CODE,
     CONF_ORGANIZATION,
+    CONF_SESSION_EXPIRES,
     CONF_SESSION_KEY,
     DEFAULT_UPDATE_INTERVAL,
     DOMAIN,
@@ -116,6 +117,7 @@ class ClaudeUsageConfigFlow(ConfigFlow, domain=DOMAIN):
         self._base_url = DEFAULT_BASE_URL
         self._email: str | None = None
         self._session_key: str | None = None
+        self._expires_at: datetime | None = None
         self._organizations: tuple[Organization, ...] = ()
         self._login: EmailLogin | None = None
         self._window_task: asyncio.Task[LoginResult] | None = None
@@ -123,7 +125,7 @@ class ClaudeUsageConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> ClaudeUsageOptionsFlow:
+    def async_get_options_flow(config_entry: ClaudeUsageConfigEntry) -> ClaudeUsageOptionsFlow:
         """Return the options flow."""
         return ClaudeUsageOptionsFlow()
 
@@ -178,6 +180,7 @@ class ClaudeUsageConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             session_key = _clean_session_key(user_input[CONF_SESSION_KEY])
+            self._expires_at = None  # a pasted cookie's expiry is not known
             if (error := await self._async_verify(session_key)) is None:
                 return await self._async_signed_in()
             errors["base"] = error
@@ -229,6 +232,7 @@ class ClaudeUsageConfigFlow(ConfigFlow, domain=DOMAIN):
             return self._async_show_email_form(
                 {"base": "invalid_code" if error == "login_failed" else error}
             )
+        self._expires_at = result.expires_at
         if (verify_error := await self._async_verify(result.session_key)) is not None:
             return self._async_show_email_form({"base": verify_error})
         return await self._async_signed_in()
@@ -260,6 +264,7 @@ class ClaudeUsageConfigFlow(ConfigFlow, domain=DOMAIN):
         except ScraperError as err:
             self._window_error = _form_error(err)
         else:
+            self._expires_at = result.expires_at
             self._window_error = await self._async_verify(result.session_key)
             if self._window_error is None:
                 return await self._async_signed_in()
@@ -290,7 +295,12 @@ class ClaudeUsageConfigFlow(ConfigFlow, domain=DOMAIN):
             if entry.unique_id not in {org.uuid for org in self._organizations}:
                 return self.async_abort(reason="wrong_account")
             return self.async_update_reload_and_abort(
-                entry, data_updates={CONF_SESSION_KEY: self._session_key, CONF_EMAIL: self._email}
+                entry,
+                data_updates={
+                    CONF_SESSION_KEY: self._session_key,
+                    CONF_EMAIL: self._email,
+                    CONF_SESSION_EXPIRES: self._expires_iso(),
+                },
             )
         if len(self._organizations) == 1:
             return await self._async_create_entry(self._organizations[0])
@@ -333,8 +343,12 @@ class ClaudeUsageConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_ORGANIZATION: organization.uuid,
                 CONF_BASE_URL: self._base_url,
                 CONF_EMAIL: self._email,
+                **({CONF_SESSION_EXPIRES: self._expires_iso()} if self._expires_at else {}),
             },
         )
+
+    def _expires_iso(self) -> str | None:
+        return self._expires_at.isoformat() if self._expires_at else None
 
     # The scraper for this flow, and cleaning up after it.
 

@@ -14,6 +14,8 @@ CONF_ORGANIZATION: Final = "organization_uuid"
 CONF_BASE_URL: Final = "base_url"
 CONF_BACKEND: Final = "backend"
 CONF_CODE: Final = "code"
+CONF_SESSION_EXPIRES: Final = "session_expires_at"
+"""Entry data: when the session cookie expires (ISO 8601), where the sign-in told; else absent."""
 
 BASE_URL_ENV: Final = "CLAUDE_USAGE_BASE_URL"
 """Development only: a new entry talks to this claude.ai instead of the real one.
@@ -34,5 +36,8 @@ BLOCKED_REPAIR_THRESHOLD: Final = 3
 """Consecutive Cloudflare challenges (with no browser to pass them) before a repair issue."""
 
 ISSUE_BROWSER_UNAVAILABLE: Final = "browser_unavailable"
+ISSUE_SESSION_EXPIRING: Final = "session_expiring"
+SESSION_EXPIRY_WARNING: Final = timedelta(days=3)
+"""How long before a known session expiry the repair issue asks to sign in again."""
 
 USAGE_PAGE: Final = "/settings/usage"

@@ -21,6 +21,7 @@ from .const import (
     CONF_BACKEND,
     CONF_BASE_URL,
     CONF_ORGANIZATION,
+    CONF_SESSION_EXPIRES,
     CONF_SESSION_KEY,
     DEFAULT_UPDATE_INTERVAL,
     DOMAIN,
@@ -118,10 +119,16 @@ class ClaudeUsageCoordinator(DataUpdateCoordinator[Usage]):
         self._blocked = 0
         ir.async_delete_issue(self.hass, DOMAIN, browser_issue_id(entry.entry_id))
         if usage.session_key and usage.session_key != session_key:
-            # Saved without a reload: the update listener only reacts to options.
+            # Saved without a reload: the update listener only reacts to options. The old
+            # key's expiry does not apply to the new one, whose own the poll does not report.
             LOGGER.debug("Claude.ai renewed the session key; saving it")
             self.hass.config_entries.async_update_entry(
-                entry, data={**entry.data, CONF_SESSION_KEY: usage.session_key}
+                entry,
+                data={
+                    **entry.data,
+                    CONF_SESSION_KEY: usage.session_key,
+                    CONF_SESSION_EXPIRES: None,
+                },
             )
         return usage
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import CONF_BASE_URL, CONF_ORGANIZATION, DOMAIN, USAGE_PAGE
@@ -52,6 +54,9 @@ def _readable(name: str) -> str:
         return name
     words = name.replace("_", " ")
     return words[:1].upper() + words[1:]
+
+CLOCK_INTERVAL = timedelta(minutes=1)
+"""How often entities that depend on the time (forecasts) are written between polls."""
 
 
 def plan_name(plan: str | None) -> str | None:
@@ -109,3 +114,22 @@ class ClaudeUsageEntity(CoordinatorEntity[ClaudeUsageCoordinator]):
             model_id=organization.rate_limit_tier,
             name=organization.name or entry.title,
         )
+
+
+class ClaudeUsageClockEntity(ClaudeUsageEntity):
+    """An entity whose state follows the clock as well as the data: a forecast.
+
+    Polls come every few minutes or less often; written every minute in between, a dashboard
+    and an automation see a forecast of now, not of the last poll.
+    """
+
+    async def async_added_to_hass(self) -> None:
+        """Start following the clock."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_track_time_interval(self.hass, self._async_clock_moved, CLOCK_INTERVAL)
+        )
+
+    @callback
+    def _async_clock_moved(self, now: datetime) -> None:
+        self.async_write_ha_state()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,10 +16,19 @@ from homeassistant.const import PERCENTAGE, EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
 
+from . import forecast
+from .const import CONF_SESSION_EXPIRES
 from .coordinator import ClaudeUsageConfigEntry
-from .entity import ClaudeUsageEntity, async_add_entities_as_reported, window_name
+from .entity import (
+    ClaudeUsageClockEntity,
+    ClaudeUsageEntity,
+    async_add_entities_as_reported,
+    window_name,
+)
 from .models import Usage, UsageWindow
+from .resets import steady
 from .scraper.protocol import Backend, WindowKind
 
 PARALLEL_UPDATES = 0
@@ -39,6 +48,16 @@ class ClaudeUsageSensorEntityDescription(SensorEntityDescription):
     value_fn: Callable[[Usage], StateType | datetime]
     available_fn: Callable[[Usage], bool] = lambda _: True
     unit_fn: Callable[[Usage], str | None] | None = None
+    steady: bool = False
+    """A reset time that keeps its value while claude.ai's jitters by seconds."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaudeUsageForecastSensorEntityDescription(SensorEntityDescription):
+    """Describes a sensor computed from the data and the time (see forecast.py)."""
+
+    forecast_fn: Callable[[Usage, datetime], StateType | datetime]
+    available_fn: Callable[[Usage], bool] = lambda _: True
 
 
 def window_descriptions(window: UsageWindow) -> list[ClaudeUsageSensorEntityDescription]:
@@ -67,6 +86,7 @@ def window_descriptions(window: UsageWindow) -> list[ClaudeUsageSensorEntityDesc
             translation_placeholders=placeholders,
             device_class=SensorDeviceClass.TIMESTAMP,
             available_fn=available,
+            steady=True,
             value_fn=lambda data: w.resets_at if (w := data.windows.get(key)) else None,
         ),
     ]
@@ -84,6 +104,55 @@ def window_descriptions(window: UsageWindow) -> list[ClaudeUsageSensorEntityDesc
             ),
         )
     return descriptions
+
+
+def window_translation_key(
+    window: UsageWindow, suffix: str
+) -> tuple[str, Mapping[str, str] | None]:
+    """Return the translation key and placeholders of a window's entity named like its usage."""
+    usage = next(d for d in window_descriptions(window) if d.key == f"{window.key}_usage")
+    name_key = (usage.translation_key or window.key).removesuffix("_usage")
+    return f"{name_key}_{suffix}", usage.translation_placeholders
+
+
+def projected_description(window: UsageWindow) -> ClaudeUsageForecastSensorEntityDescription:
+    """Describe the sensor of where a window is heading at the current pace."""
+    key = window.key
+    translation_key, placeholders = window_translation_key(window, "projected")
+    return ClaudeUsageForecastSensorEntityDescription(
+        key=f"{key}_projected",
+        translation_key=translation_key,
+        translation_placeholders=placeholders,
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        available_fn=lambda data: key in data.windows,
+        forecast_fn=lambda data, now: (
+            forecast.projected(w, now) if (w := data.windows.get(key)) else None
+        ),
+    )
+
+
+LIMIT_EXPECTED_AT = ClaudeUsageForecastSensorEntityDescription(
+    key="limit_expected_at",
+    translation_key="limit_expected_at",
+    device_class=SensorDeviceClass.TIMESTAMP,
+    forecast_fn=lambda data, now: forecast.limit_expected_at(data.windows.values(), now),
+)
+
+PLANS: dict[str, str] = {
+    "claude_pro": "pro",
+    "claude_max": "max",
+    "claude_team": "team",
+    "claude_enterprise": "enterprise",
+    "claude_free": "free",
+}
+PLAN_OTHER = "other"
+
+
+def plan_state(plan: str | None) -> str | None:
+    """Return the plan sensor's state; a code claude.ai has newly made up is `other`."""
+    return None if plan is None else PLANS.get(plan, PLAN_OTHER)
 
 
 def _has_extra(data: Usage) -> bool:
@@ -128,8 +197,10 @@ DIAGNOSTIC_DESCRIPTIONS: tuple[ClaudeUsageSensorEntityDescription, ...] = (
     ClaudeUsageSensorEntityDescription(
         key="plan",
         translation_key="plan",
+        device_class=SensorDeviceClass.ENUM,
+        options=[*PLANS.values(), PLAN_OTHER],
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda data: data.organization.plan,
+        value_fn=lambda data: plan_state(data.organization.plan),
     ),
     ClaudeUsageSensorEntityDescription(
         key="last_updated",
@@ -162,6 +233,25 @@ def descriptions_for(data: Usage) -> list[ClaudeUsageSensorEntityDescription]:
     return descriptions
 
 
+def forecast_descriptions_for(data: Usage) -> list[ClaudeUsageForecastSensorEntityDescription]:
+    """Describe the forecast sensors: one per window of known length, and the earliest limit."""
+    descriptions = [
+        projected_description(window)
+        for window in data.windows.values()
+        if forecast.window_length(window) is not None
+    ]
+    descriptions.append(LIMIT_EXPECTED_AT)
+    return descriptions
+
+
+SESSION_EXPIRES = SensorEntityDescription(
+    key="session_expires",
+    translation_key="session_expires",
+    device_class=SensorDeviceClass.TIMESTAMP,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: ClaudeUsageConfigEntry,
@@ -174,12 +264,20 @@ async def async_setup_entry(
         descriptions_for,
         lambda description: ClaudeUsageSensorEntity(entry.runtime_data, description),
     )
+    async_add_entities_as_reported(
+        entry,
+        async_add_entities,
+        forecast_descriptions_for,
+        lambda description: ClaudeUsageForecastSensorEntity(entry.runtime_data, description),
+    )
+    async_add_entities([ClaudeUsageSessionExpiresSensorEntity(entry.runtime_data, SESSION_EXPIRES)])
 
 
 class ClaudeUsageSensorEntity(ClaudeUsageEntity, SensorEntity):
     """A Claude Usage sensor."""
 
     entity_description: ClaudeUsageSensorEntityDescription
+    _steady: datetime | None = None
 
     @property
     def available(self) -> bool:
@@ -189,7 +287,10 @@ class ClaudeUsageSensorEntity(ClaudeUsageEntity, SensorEntity):
     @property
     def native_value(self) -> StateType | datetime:
         """Return the sensor's value."""
-        return self.entity_description.value_fn(self.coordinator.data)
+        value = self.entity_description.value_fn(self.coordinator.data)
+        if self.entity_description.steady and (value is None or isinstance(value, datetime)):
+            value = self._steady = steady(self._steady, value)
+        return value
 
     @property
     def native_unit_of_measurement(self) -> str | None:
@@ -197,3 +298,29 @@ class ClaudeUsageSensorEntity(ClaudeUsageEntity, SensorEntity):
         if (unit_fn := self.entity_description.unit_fn) is not None:
             return unit_fn(self.coordinator.data)
         return super().native_unit_of_measurement
+
+
+class ClaudeUsageForecastSensorEntity(ClaudeUsageClockEntity, SensorEntity):
+    """A sensor of where usage is heading, recomputed as the clock moves."""
+
+    entity_description: ClaudeUsageForecastSensorEntityDescription
+
+    @property
+    def available(self) -> bool:
+        """Return False when the data source no longer reports this sensor's window."""
+        return super().available and self.entity_description.available_fn(self.coordinator.data)
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """Return the forecast for this moment."""
+        return self.entity_description.forecast_fn(self.coordinator.data, dt_util.utcnow())
+
+
+class ClaudeUsageSessionExpiresSensorEntity(ClaudeUsageEntity, SensorEntity):
+    """When the session cookie expires, where claude.ai said so at sign-in."""
+
+    @property
+    def native_value(self) -> datetime | None:
+        """Return the expiry kept in the entry, or None where it is not known."""
+        value = self.coordinator.config_entry.data.get(CONF_SESSION_EXPIRES)
+        return dt_util.parse_datetime(value) if isinstance(value, str) else None

@@ -162,7 +162,15 @@ def test_sensors_match_lookalike(
     entity_ids = _entity_ids(page, CHAT_ORG_UUID)
     states = home_assistant.states(e2e_run.token)
     _assert_states_match(states, entity_ids, usage)
-    assert states[entity_ids["plan"]]["state"] is not None
+    assert states[entity_ids["plan"]]["state"] == "max"
+    # Pace, forecast, reset events and the session's expiry are there from the first poll.
+    session = float(usage["five_hour"]["utilization"])
+    assert float(states[entity_ids["session_projected"]]["state"]) >= session
+    assert states[entity_ids["limit_forecast"]]["state"] in ("on", "off")
+    for key in ("weekly_projected", "limit_expected_at", "session_expires"):
+        assert key in entity_ids
+    for key in ("session_reset", "weekly_reset"):
+        assert states[entity_ids[key]]["attributes"]["event_types"] == ["reset"]
 
     _open_device_page(page, home_assistant.url, CHAT_ORG_NAME)
     for key, name in (
@@ -174,6 +182,7 @@ def test_sensors_match_lookalike(
         ("extra_usage_limit", "Extra usage limit"),
     ):
         _assert_ui_shows(_ui_value(page, "Sensors", name), states[entity_ids[key]]["state"])
+    assert "Max" in _ui_value(page, "Diagnostic", "Plan")  # translated, not `max`
 
     if screenshot_dir is not None:
         _save_device_screenshot(page, screenshot_dir / "device.png")
