@@ -40,6 +40,7 @@ pytestmark = pytest.mark.usefixtures("no_leftover_processes", "private_config_di
 
 NOW = datetime(2026, 8, 23, 12, 0, tzinfo=UTC)
 PREFIX = "sensor.jane_s_organization"
+EVENT_PREFIX = "event.jane_s_organization"
 ICONS = json.loads(
     (Path(__file__).parent.parent / "custom_components" / DOMAIN / "icons.json").read_text()
 )["entity"]["sensor"]
@@ -87,6 +88,13 @@ def _assert_sensors(
         assert ICONS[translation_key]["default"].startswith("mdi:")
 
 
+def _assert_named(hass: HomeAssistant, entity_id: str, name: str) -> None:
+    """The entity exists and its translated name reads `name` after the organization's."""
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    assert state.attributes["friendly_name"] == f"{CHAT_ORG_NAME} {name}"
+
+
 async def test_surface_and_new_kind_windows_appear_without_a_reload(
     hass: HomeAssistant,
     mock_config_entry: MockConfigEntry,
@@ -105,12 +113,17 @@ async def test_surface_and_new_kind_windows_appear_without_a_reload(
     await _refresh(hass, mock_config_entry)
     assert mock_config_entry.runtime_data is coordinator  # no reload
     _assert_sensors(hass, entity_registry, SURFACE_SENSORS)
+    _assert_named(hass, f"{PREFIX}_weekly_claude_code_projected", "Weekly Claude Code projected")
+    _assert_named(hass, f"{EVENT_PREFIX}_weekly_claude_code_reset", "Weekly Claude Code reset")
     assert hass.states.get(f"{PREFIX}_daily_routines_usage") is None
 
     lookalike.set_usage(usage_payload(USAGE_NEW_KINDS, NOW))
     await _refresh(hass, mock_config_entry)
     assert mock_config_entry.runtime_data is coordinator
     _assert_sensors(hass, entity_registry, OTHER_SENSORS)
+    _assert_named(hass, f"{EVENT_PREFIX}_daily_routines_reset", "Daily routines reset")
+    # A window of unknown length has no projection.
+    assert hass.states.get(f"{PREFIX}_daily_routines_projected") is None
     # The surface windows are no longer reported: unavailable, not a stale number.
     state = hass.states.get(f"{PREFIX}_weekly_claude_code_usage")
     assert state is not None
