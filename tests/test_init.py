@@ -56,7 +56,8 @@ async def test_remove_entry_deletes_state(
 @pytest.mark.parametrize(
     ("failure", "state"),
     [
-        (FAIL_SERVER_ERROR, ConfigEntryState.SETUP_RETRY),
+        # Loaded without data: the integration's backoff, not the setup retry, polls next.
+        (FAIL_SERVER_ERROR, ConfigEntryState.LOADED),
         (FAIL_SESSION_EXPIRED, ConfigEntryState.SETUP_ERROR),
     ],
 )
@@ -67,7 +68,7 @@ async def test_setup_fails(
     failure: str,
     state: ConfigEntryState,
 ) -> None:
-    """Outages retry setup later; an expired session starts reauth instead."""
+    """Outages leave the entry loaded without data; an expired session starts reauth."""
     lookalike.failure = failure
     mock_config_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)

@@ -35,7 +35,14 @@ async def async_get_config_entry_diagnostics(
                 if coordinator.update_interval
                 else None,
             },
-            "data": asdict(coordinator.data),
+            "request_health": {
+                **coordinator.health.as_dict(),
+                "next_scheduled_poll": coordinator.next_poll.isoformat()
+                if coordinator.next_poll
+                else None,
+                "backoff": coordinator.backoff.as_dict(),
+            },
+            "data": asdict(coordinator.data) if coordinator.has_data else None,
         },
         TO_REDACT,
     )
