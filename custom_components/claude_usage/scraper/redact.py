@@ -11,6 +11,8 @@ import sys
 _KEY_PATTERN = re.compile(r"sk-ant-[A-Za-z0-9_\-]{4,}")
 _COOKIE_PATTERN = re.compile(r"(sessionKey=)[^;\s\"',&]*", re.IGNORECASE)
 _EMAIL_PATTERN = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+# Any JSON string under a key that names someone or something: organizations, people.
+_NAME_PATTERN = re.compile(r'("(?:\w+_)?name"\s*:\s*")(?:[^"\\]|\\.)*(")', re.IGNORECASE)
 REDACTED = "**REDACTED**"
 SAMPLE_LENGTH = 500
 """Characters of an answer that did not parse kept for the log."""
@@ -33,6 +35,7 @@ def redact_sample(
     """
     text = _COOKIE_PATTERN.sub(rf"\g<1>{REDACTED}", redact(text, secrets))
     text = _EMAIL_PATTERN.sub(REDACTED, text)
+    text = _NAME_PATTERN.sub(rf"\g<1>{REDACTED}\g<2>", text)
     for name in names:
         if name:
             # Names appear JSON-escaped in bodies ("Jane\u2019s ...") as well as plain.
