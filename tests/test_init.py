@@ -152,3 +152,45 @@ async def test_unload_mid_browser_poll_kills_chromium(
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert refresh.done()
+
+
+async def _wait_for_request(lookalike: LookalikeServer, started: int) -> None:
+    for _ in range(200):
+        if len(lookalike.requests) > started:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the scraper never reached the look-alike")
+
+
+@pytest.mark.parametrize("queued", [False, True])
+async def test_stop_mid_poll_ends_at_once(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    lookalike: LookalikeServer,
+    caplog: pytest.LogCaptureFixture,
+    queued: bool,
+) -> None:
+    """Home Assistant stops during a hung poll (and one queued behind the debouncer).
+
+    The poll is cancelled, its scraper killed, and no task is left for the final stage.
+    """
+    coordinator = init_integration.runtime_data
+    if queued:
+        # A press right after a poll waits for the debouncer's cooldown to poll again.
+        await hass.services.async_call(
+            "button", "press", {"entity_id": "button.jane_s_organization_refresh"}, blocking=True
+        )
+    lookalike.failure = FAIL_HANG
+    started = len(lookalike.requests)
+    press = hass.async_create_task(
+        hass.services.async_call(
+            "button", "press", {"entity_id": "button.jane_s_organization_refresh"}, blocking=True
+        )
+    )
+    if not queued:
+        await _wait_for_request(lookalike, started)
+    await hass.async_stop()
+    assert press.done()
+    assert "still running after final writes" not in caplog.text
+    assert "could not be canceled" not in caplog.text
+    assert coordinator._poll is None

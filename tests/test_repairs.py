@@ -44,9 +44,7 @@ async def _advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds:
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
-def _issue(
-    registry: ir.IssueRegistry, kind: str, entry: MockConfigEntry
-) -> ir.IssueEntry | None:
+def _issue(registry: ir.IssueRegistry, kind: str, entry: MockConfigEntry) -> ir.IssueEntry | None:
     return registry.async_get_issue(DOMAIN, issue_id(kind, entry.entry_id))
 
 
@@ -155,9 +153,7 @@ async def test_each_failure_logged_once(
     caplog.clear()
     lookalike.failure = FAIL_SESSION_EXPIRED
     await coordinator.async_refresh()
-    records = [
-        r for r in caplog.records if r.levelno >= logging.INFO and r.name.endswith(DOMAIN)
-    ]
+    records = [r for r in caplog.records if r.levelno >= logging.INFO and r.name.endswith(DOMAIN)]
     assert len(records) == 1, [r.getMessage() for r in records]
     message = records[0].getMessage()
     assert message.count("rejected the session key") == 1

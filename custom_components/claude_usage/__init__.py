@@ -24,9 +24,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ClaudeUsageConfigEntry) 
     coordinator = ClaudeUsageCoordinator(hass, entry)
     # A refresh queued behind the debouncer would otherwise start a poll while Home Assistant
     # stops, after its background tasks were cancelled.
-    entry.async_on_unload(
-        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, coordinator.async_stop)
-    )
+    entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, coordinator.async_stop))
     await coordinator.async_first_poll()
     entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from typing import Final
+from typing import Any, Final
 
 from .scraper.processes import process_tree
 from .scraper.redact import redact
@@ -20,6 +20,11 @@ MAX_OUTPUT: Final = 1024 * 1024
 STDERR_TAIL: Final = 4096
 """Bytes of stderr kept for the log when a run fails."""
 _CHUNK: Final = 65536
+
+
+def _discard_outcome(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def spawn(argv: list[str]) -> asyncio.subprocess.Process:
@@ -151,6 +156,8 @@ class Child:
             self._proc.stdin.close()
         if (task := asyncio.current_task()) is not None and task.cancelling():
             self._readers.cancel()
+            # A reader may have failed first (a reset pipe); that is not worth a log line now.
+            self._readers.add_done_callback(_discard_outcome)
             # Killed with SIGKILL just now: the exit is immediate, and reaping needs no pipe.
             await self._proc.wait()
             return

@@ -6,7 +6,7 @@ import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 import time
-from typing import cast
+from typing import Any, Final, cast
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_SCAN_INTERVAL
@@ -45,6 +45,9 @@ from .scraper.redact import redact_sample
 type ClaudeUsageConfigEntry = ConfigEntry[ClaudeUsageCoordinator]
 
 BROWSER_SLOT: HassKey[asyncio.Semaphore] = HassKey(f"{DOMAIN}_browser_slot")
+
+STOP_TIMEOUT: Final = 5.0
+"""Seconds a stop waits at most for the tasks that wait for a cancelled poll."""
 
 _AUTH_ERRORS = frozenset({ErrorCode.AUTH_INVALID, ErrorCode.ORG_UNAVAILABLE})
 
@@ -105,6 +108,7 @@ class ClaudeUsageCoordinator(DataUpdateCoordinator[Usage]):
         self._store = backoff_store(hass, config_entry.entry_id)
         self._blocked = 0
         self._poll: asyncio.Task[Usage] | None = None
+        self._callers: set[asyncio.Task[Any]] = set()
 
     @property
     def has_data(self) -> bool:
@@ -140,10 +144,20 @@ class ClaudeUsageCoordinator(DataUpdateCoordinator[Usage]):
             LOGGER.warning("Error fetching %s data: %s", self.name, self.last_exception)
 
     async def async_stop(self, _event: Event) -> None:
-        """Start no poll any more, and cancel the one that runs: Home Assistant stops."""
+        """Home Assistant stops: start no poll any more, and end the one that runs.
+
+        Home Assistant has cancelled the poll already; what is left are the tasks that wait
+        for it (a button press, a refresh queued behind the debouncer). They are Home
+        Assistant's own, and its last stage warns about any that still runs, so this waits
+        (Home Assistant waits for this) until the killed scraper has let them go.
+        """
         await self.async_shutdown()
+        waiting = set(self._callers)
         if self._poll is not None:
             self._poll.cancel()
+            waiting.add(self._poll)
+        if waiting:
+            await asyncio.wait(waiting, timeout=STOP_TIMEOUT)
 
     def _plan_next(self, seconds: float) -> None:
         """Let the next scheduled poll come `seconds` from now."""
@@ -156,10 +170,17 @@ class ClaudeUsageCoordinator(DataUpdateCoordinator[Usage]):
 
     async def async_request_refresh(self) -> None:
         """Request a refresh; a request made while a poll runs shares that poll."""
-        if self._poll is not None:
-            await asyncio.wait([self._poll])
-            return
-        await super().async_request_refresh()
+        caller = asyncio.current_task()
+        if caller is not None:
+            self._callers.add(caller)
+        try:
+            if self._poll is not None:
+                await asyncio.wait([self._poll])
+                return
+            await super().async_request_refresh()
+        finally:
+            if caller is not None:
+                self._callers.discard(caller)
 
     async def _async_update_data(self) -> Usage:
         """Run one poll as the entry's background task, so that unloading cancels it."""
