@@ -76,7 +76,7 @@ async def test_retry_after_at_start_up(
 
     await _wait_out(hass, freezer, lookalike, WINDOW)
     lookalike.failure = None
-    await _advance(hass, freezer, 3)
+    await _advance(hass, freezer, 4)
     assert lookalike.count_requests() == polls + 2  # organizations, then usage
     assert hass.states.get(SESSION_SENSOR).state not in (None, STATE_UNAVAILABLE)
 
@@ -117,7 +117,7 @@ async def test_backoff_survives_a_restart(
     assert lookalike.count_requests() == 0
 
     await _wait_out(hass, freezer, lookalike, WINDOW)
-    await _advance(hass, freezer, 3)
+    await _advance(hass, freezer, 4)
     assert lookalike.count_requests() == 2
     assert hass.states.get(SESSION_SENSOR).state != STATE_UNAVAILABLE
     assert hass_storage[_store_key(mock_config_entry)]["data"]["failures"] == 0  # type: ignore[index]
@@ -149,8 +149,8 @@ async def test_backoff_survives_reload_and_options_change(
     assert hass.states.get(SESSION_SENSOR).state == STATE_UNAVAILABLE
 
     lookalike.failure = None
-    await _wait_out(hass, freezer, lookalike, WINDOW - 1)
-    await _advance(hass, freezer, 3)
+    await _wait_out(hass, freezer, lookalike, WINDOW)
+    await _advance(hass, freezer, 4)
     assert lookalike.count_requests() == polls + 2
     assert hass.states.get(SESSION_SENSOR).state != STATE_UNAVAILABLE
 
@@ -183,7 +183,7 @@ async def test_refresh_button_inside_and_outside_the_window(
     assert lookalike.count_requests() == polls
 
     lookalike.failure = None
-    await _advance(hass, freezer, WINDOW)
+    await _advance(hass, freezer, WINDOW - 33 + 2)  # 33 s passed with the presses above
     assert lookalike.count_requests() == polls + 2
     await _advance(hass, freezer, 11)
     await _press(hass)  # outside a window: polls now, as before

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 import json
 import logging
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -185,8 +187,11 @@ async def test_request_health_in_diagnostics(
     assert health["backoff"]["retry_after"] == 7200
     assert health["backoff"]["failures"] == 1
     assert health["next_scheduled_poll"] == coordinator.next_poll.isoformat()
-    assert health["next_scheduled_poll"] == health["backoff"]["next_request"]
-    assert diagnostics["coordinator"]["update_interval"] == 7200
+    next_poll = datetime.fromisoformat(health["next_scheduled_poll"])
+    wait_until = datetime.fromisoformat(health["backoff"]["wait_until"])
+    assert timedelta() <= next_poll - wait_until <= timedelta(seconds=1)
+    assert next_poll - dt_util.utcnow() >= timedelta(seconds=7200)
+    assert diagnostics["coordinator"]["update_interval"] >= 7200
     text = json.dumps(diagnostics)
     for secret in (lookalike.session_key, "sk-ant-", DEMO_EMAIL, CHAT_ORG_NAME):
         assert secret not in text

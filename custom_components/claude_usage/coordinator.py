@@ -161,6 +161,10 @@ class ClaudeUsageCoordinator(DataUpdateCoordinator[Usage]):
 
     def _plan_next(self, seconds: float) -> None:
         """Let the next scheduled poll come `seconds` from now."""
+        if self.backoff.wait_until is not None:
+            # The coordinator's timer rounds the loop's clock down: without this second it
+            # could fire just before the window's end, only to be refused and set again.
+            seconds += 1
         self.update_interval = timedelta(seconds=seconds)
         self.next_poll = dt_util.utcnow() + self.update_interval
 
