@@ -205,3 +205,24 @@ async def test_refresh_button_during_plain_backoff(
     await _press(hass)
     assert lookalike.count_requests() == polls + 2
     assert init_integration.runtime_data.failures == 0
+
+
+async def test_saved_wait_beyond_any_backoff_is_ignored(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    lookalike: LookalikeServer,
+    hass_storage: dict[str, object],
+) -> None:
+    """A wait saved while the clock was years ahead does not silence the entry for years."""
+    far = (dt_util.utcnow() + timedelta(days=400)).isoformat()
+    hass_storage[_store_key(mock_config_entry)] = {
+        "version": STORAGE_VERSION,
+        "minor_version": 1,
+        "key": _store_key(mock_config_entry),
+        "data": {"failures": 1, "next_request": far, "retry_after": None, "wait_until": None},
+    }
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert lookalike.count_requests() == 2
+    assert hass.states.get(SESSION_SENSOR).state != STATE_UNAVAILABLE

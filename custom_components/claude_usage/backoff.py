@@ -51,6 +51,14 @@ class Backoff:
         """Return True inside claude.ai's Retry-After window."""
         return self.wait_until is not None and now < self.wait_until
 
+    def sane(self, now: datetime, interval: float) -> bool:
+        """Return False for a saved wait longer than any this backoff can set.
+
+        That happens when the clock was wrong (far ahead) as the state was saved.
+        """
+        longest = max(BACKOFF_SCHEDULE[-1], interval, self.retry_after or 0)
+        return self.seconds_until_due(now) <= longest + 60
+
     def seconds_until_due(self, now: datetime) -> float:
         """Return the seconds until the next request may go out (0 when it may now)."""
         if self.next_request is None:

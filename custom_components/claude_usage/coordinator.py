@@ -128,6 +128,13 @@ class ClaudeUsageCoordinator(DataUpdateCoordinator[Usage]):
         """
         self.backoff = await async_load_backoff(self._store)
         now = dt_util.utcnow()
+        if not self.backoff.sane(now, self.interval.total_seconds()):
+            LOGGER.warning(
+                "Ignoring the saved wait until %s: it is longer than claude.ai asked for "
+                "(was the clock wrong?)",
+                local_time(self.backoff.next_request or now),
+            )
+            self.backoff = Backoff()
         if wait := self.backoff.seconds_until_due(now):
             self.last_update_success = False
             self._plan_next(wait)
