@@ -27,7 +27,7 @@ from custom_components.claude_usage.const import (
     CONF_SESSION_KEY,
     DOMAIN,
 )
-from custom_components.claude_usage.coordinator import browser_issue_id
+from custom_components.claude_usage.issues import browser_issue_id
 from custom_components.claude_usage.scraper.environment import CHROMIUM_ENV
 from tests.lookalike import (
     FAIL_RATE_LIMITED,
@@ -308,7 +308,8 @@ async def test_repair_when_browser_chosen_but_missing(
     hass.config_entries.async_update_entry(mock_config_entry, options={CONF_BACKEND: "browser"})
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
-    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert hass.states.get(SESSION_SENSOR) is None  # no data, no invented values
     issue_id = browser_issue_id(mock_config_entry.entry_id)
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
     await hass.config_entries.async_remove(mock_config_entry.entry_id)

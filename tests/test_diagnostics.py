@@ -37,4 +37,16 @@ async def test_diagnostics(
     for secret in (lookalike.session_key, DEMO_EMAIL, CHAT_ORG_NAME, "sk-ant-"):
         assert secret not in text
     assert diagnostics["entry"]["data"]["base_url"] == lookalike.url
-    assert diagnostics == snapshot(exclude=props("fetched_at", "base_url"))
+    health = diagnostics["request_health"]
+    assert health["polls_since_start"] == 1
+    assert health["served_by_http"] == 1
+    assert health["median_poll_seconds"] > 0
+    assert diagnostics == snapshot(
+        exclude=props(
+            "fetched_at",
+            "base_url",
+            "median_poll_seconds",
+            "slowest_poll_seconds",
+            "next_scheduled_poll",
+        )
+    )

@@ -7,13 +7,16 @@ import logging
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.claude_usage.const import CONF_BACKEND, CONF_SESSION_KEY
+from custom_components.claude_usage.const import CONF_BACKEND, CONF_SESSION_KEY, DOMAIN
 from custom_components.claude_usage.coordinator import state_dir
+from custom_components.claude_usage.issues import ISSUE_RATE_LIMITED, issue_id
 from tests.lookalike import (
     FAIL_HANG,
+    FAIL_RATE_LIMITED,
     FAIL_SERVER_ERROR,
     FAIL_SESSION_EXPIRED,
     LookalikeServer,
@@ -43,20 +46,35 @@ async def test_setup_unload_and_reload(
 
 
 async def test_remove_entry_deletes_state(
-    hass: HomeAssistant, init_integration: MockConfigEntry
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    lookalike: LookalikeServer,
+    hass_storage: dict[str, object],
+    issue_registry: ir.IssueRegistry,
 ) -> None:
-    """Removing an entry removes its private scraper state."""
+    """Removing an entry removes its scraper state, its saved backoff and its repair issues."""
     folder = state_dir(hass, init_integration.entry_id)
     assert folder.is_dir()
+    lookalike.failure = FAIL_RATE_LIMITED
+    lookalike.retry_after = 7200
+    await init_integration.runtime_data.async_refresh()
+    store_key = f"{DOMAIN}.{init_integration.entry_id}.backoff"
+    assert store_key in hass_storage
+    assert issue_registry.async_get_issue(
+        DOMAIN, issue_id(ISSUE_RATE_LIMITED, init_integration.entry_id)
+    )
     await hass.config_entries.async_remove(init_integration.entry_id)
     await hass.async_block_till_done()
     assert not folder.exists()
+    assert store_key not in hass_storage
+    assert not issue_registry.issues
 
 
 @pytest.mark.parametrize(
     ("failure", "state"),
     [
-        (FAIL_SERVER_ERROR, ConfigEntryState.SETUP_RETRY),
+        # Loaded without data: the integration's backoff, not the setup retry, polls next.
+        (FAIL_SERVER_ERROR, ConfigEntryState.LOADED),
         (FAIL_SESSION_EXPIRED, ConfigEntryState.SETUP_ERROR),
     ],
 )
@@ -67,7 +85,7 @@ async def test_setup_fails(
     failure: str,
     state: ConfigEntryState,
 ) -> None:
-    """Outages retry setup later; an expired session starts reauth instead."""
+    """Outages leave the entry loaded without data; an expired session starts reauth."""
     lookalike.failure = failure
     mock_config_entry.add_to_hass(hass)
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
@@ -151,3 +169,74 @@ async def test_unload_mid_browser_poll_kills_chromium(
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert refresh.done()
+
+
+async def _wait_for_request(lookalike: LookalikeServer, started: int) -> None:
+    for _ in range(200):
+        if len(lookalike.requests) > started:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the scraper never reached the look-alike")
+
+
+@pytest.mark.parametrize("queued", [False, True])
+async def test_stop_mid_poll_ends_at_once(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    lookalike: LookalikeServer,
+    caplog: pytest.LogCaptureFixture,
+    queued: bool,
+) -> None:
+    """Home Assistant stops during a hung poll (and one queued behind the debouncer).
+
+    The poll is cancelled, its scraper killed, and no task is left for the final stage.
+    """
+    coordinator = init_integration.runtime_data
+    if queued:
+        # A press right after a poll waits for the debouncer's cooldown to poll again.
+        await hass.services.async_call(
+            "button", "press", {"entity_id": "button.jane_s_organization_refresh"}, blocking=True
+        )
+    lookalike.failure = FAIL_HANG
+    started = len(lookalike.requests)
+    press = hass.async_create_task(
+        hass.services.async_call(
+            "button", "press", {"entity_id": "button.jane_s_organization_refresh"}, blocking=True
+        )
+    )
+    if not queued:
+        await _wait_for_request(lookalike, started)
+    await hass.async_stop()
+    assert press.done()
+    assert "still running after final writes" not in caplog.text
+    assert "could not be canceled" not in caplog.text
+    assert coordinator._poll is None
+
+
+@pytest.mark.browser
+async def test_stop_mid_browser_poll_ends_at_once(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    lookalike: LookalikeServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Home Assistant stops while Chromium waits for a hung claude.ai: nothing is left."""
+    hass.config_entries.async_update_entry(
+        init_integration, options={**init_integration.options, CONF_BACKEND: "browser"}
+    )
+    await hass.async_block_till_done()
+    lookalike.failure = FAIL_HANG
+    started = len(lookalike.requests)
+    press = hass.async_create_task(
+        hass.services.async_call(
+            "button", "press", {"entity_id": "button.jane_s_organization_refresh"}, blocking=True
+        )
+    )
+    for _ in range(400):
+        if len(lookalike.requests) > started:
+            break
+        await asyncio.sleep(0.05)
+    assert len(lookalike.requests) > started
+    await hass.async_stop()
+    assert press.done()
+    assert "still running after final writes" not in caplog.text

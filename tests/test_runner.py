@@ -312,6 +312,46 @@ async def test_cancel_kills_process_group(
     assert await _all_gone(_pids(pid_file))
 
 
+async def test_cancel_does_not_wait_for_the_pipes(
+    runner: ScraperRunner, fake_scraper: MakeScraper, tmp_path: Path
+) -> None:
+    """A cancelled poll ends even while a process it cannot reach still holds its stdout.
+
+    A daemon that escaped the process tree (double fork, new session) keeps the pipe open;
+    the readers are cancelled rather than awaited, so Home Assistant's stop is not held up.
+    """
+    pid_file = tmp_path / "daemon"
+    folder = fake_scraper(
+        f"""
+        sys.stdin.readline()
+        first = os.fork()
+        if first == 0:
+            os.setsid()
+            if os.fork() == 0:
+                with open({str(pid_file)!r}, "w") as f:
+                    f.write(str(os.getpid()))
+                time.sleep(60)
+            os._exit(0)
+        os.waitpid(first, 0)
+        time.sleep(60)
+        """
+    )
+    task = asyncio.create_task(_poll(runner, folder))
+    for _ in range(200):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        await asyncio.sleep(0.05)
+    daemon = int(pid_file.read_text())
+    try:
+        task.cancel()
+        # Guards against a hang only: the old code waited here for the daemon's 60 s.
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 20)
+    finally:
+        psutil.Process(daemon).kill()
+    assert await _all_gone([daemon])
+
+
 async def test_auto_falls_back_to_browser(
     runner: ScraperRunner, fake_scraper: MakeScraper, tmp_path: Path
 ) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import ClaudeUsageConfigEntry
+from .const import DOMAIN
+from .coordinator import ClaudeUsageConfigEntry, local_time
 from .entity import ClaudeUsageEntity
 
 PARALLEL_UPDATES = 0
@@ -32,5 +34,11 @@ class ClaudeUsageRefreshButton(ClaudeUsageEntity, ButtonEntity):
         return True
 
     async def async_press(self) -> None:
-        """Request a refresh."""
+        """Request a refresh, unless claude.ai asked to wait (then say until when)."""
+        if (until := self.coordinator.retry_after_window_end()) is not None:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="refresh_retry_after",
+                translation_placeholders={"until": local_time(until)},
+            )
         await self.coordinator.async_request_refresh()

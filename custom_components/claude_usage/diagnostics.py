@@ -35,9 +35,18 @@ async def async_get_config_entry_diagnostics(
                 if coordinator.update_interval
                 else None,
             },
+            "request_health": {
+                **coordinator.health.as_dict(),
+                "next_scheduled_poll": coordinator.next_poll.isoformat()
+                if coordinator.next_poll
+                else None,
+                "backoff": coordinator.backoff.as_dict(),
+            },
             # A Free account's report has every window null: say so, it is not a failure.
-            "limits": sorted(coordinator.data.windows) or "no limits reported",
-            "data": asdict(coordinator.data),
+            "limits": (sorted(coordinator.data.windows) or "no limits reported")
+            if coordinator.has_data
+            else None,
+            "data": asdict(coordinator.data) if coordinator.has_data else None,
         },
         TO_REDACT,
     )

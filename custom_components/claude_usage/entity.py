@@ -79,6 +79,8 @@ def async_add_entities_as_reported[DescriptionT: EntityDescription](
 
     @callback
     def async_add_new() -> None:
+        if not coordinator.has_data:
+            return  # set up without data (claude.ai failed): they come with the first success
         new = [
             description
             for description in reported(coordinator.data)
@@ -101,7 +103,8 @@ class ClaudeUsageEntity(CoordinatorEntity[ClaudeUsageCoordinator]):
         """Initialize with the organization's device."""
         super().__init__(coordinator)
         entry = coordinator.config_entry
-        organization = coordinator.data.organization
+        # The refresh button exists before the first success; the sensors fill in the rest.
+        organization = coordinator.data.organization if coordinator.has_data else None
         uuid: str = entry.data[CONF_ORGANIZATION]
         self.entity_description = description
         self._attr_unique_id = f"{uuid}_{description.key}"
@@ -110,9 +113,9 @@ class ClaudeUsageEntity(CoordinatorEntity[ClaudeUsageCoordinator]):
             entry_type=DeviceEntryType.SERVICE,
             identifiers={(DOMAIN, uuid)},
             manufacturer="Anthropic",
-            model=plan_name(organization.plan),
-            model_id=organization.rate_limit_tier,
-            name=organization.name or entry.title,
+            model=plan_name(organization.plan) if organization else None,
+            model_id=organization.rate_limit_tier if organization else None,
+            name=(organization.name if organization else None) or entry.title,
         )
 
 

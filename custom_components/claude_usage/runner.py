@@ -1,9 +1,9 @@
 """Runs the scraper in a child process and turns its JSON into typed results.
 
-This module and the scraper package are the only places that know the data comes from a child
-process (ARCHITECTURE.md): the secret goes in on stdin, one JSON document comes back on stdout,
-and whatever happens (deadline, cancellation, a crash) the child's whole process group is killed,
-so no Chromium outlives the call.
+This module, `child.py` and the scraper package are the only places that know the data comes
+from a child process (ARCHITECTURE.md): the secret goes in on stdin, one JSON document comes
+back on stdout, and whatever happens (deadline, cancellation, a crash) the child's whole process
+group is killed (`child.py`), so no Chromium outlives the call.
 """
 
 from __future__ import annotations
@@ -13,20 +13,17 @@ from collections.abc import Awaitable, Callable, Mapping
 import contextlib
 from enum import StrEnum
 import json
-import logging
-import os
 from pathlib import Path
-import signal
 import sys
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
 import voluptuous as vol
 
+from .child import MAX_OUTPUT, Child as _Child
 from .const import LOGGER
 from .models import CheckResult, LoginResult, Usage
 from .scraper.environment import browser_problem
-from .scraper.processes import process_tree
 from .scraper.protocol import (
     DEFAULT_TIMEOUT,
     LOGIN_EMAIL_STEP_TIMEOUT,
@@ -42,13 +39,8 @@ from .scraper.redact import redact
 
 SCRAPER_PATH: Final = Path(__file__).parent / "scraper"
 
-MAX_OUTPUT: Final = 1024 * 1024
-"""Bytes of stdout read at most; a poll result is a few kilobytes."""
-STDERR_TAIL: Final = 4096
-"""Bytes of stderr kept for the log when a run fails."""
 DEADLINE_GRACE: Final = 10.0
 """Seconds the runner waits beyond the scraper's own deadline before killing it."""
-_CHUNK: Final = 65536
 
 
 class RunnerError(StrEnum):
@@ -65,18 +57,24 @@ class ScraperError(Exception):
     """A scraper run failed; `code` is an ErrorCode or a RunnerError."""
 
     def __init__(
-        self, code: ErrorCode | RunnerError, message: str, *, retry_after: float | None = None
+        self,
+        code: ErrorCode | RunnerError,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        sample: str | None = None,
     ) -> None:
-        """Initialize with the error code, a safe message and the server's Retry-After."""
+        """Initialize with the error code, a safe message and the server's Retry-After.
+
+        `sample` is the start of a body that did not parse (`bad_response`), unredacted
+        apart from session keys: the coordinator redacts it further before logging it.
+        """
         super().__init__(message)
         self.code = code
         self.message = message
         self.retry_after = retry_after
+        self.sample = sample
 
-
-# Errors that say something went wrong with the scraper or the data, not with claude.ai:
-# worth a warning with the child's stderr; the rest are expected now and then.
-_WARN_CODES: Final = frozenset({*RunnerError, ErrorCode.BAD_RESPONSE, ErrorCode.INTERNAL})
 
 _RESULT_SCHEMA = vol.Schema(
     {
@@ -90,148 +88,10 @@ _ERROR_SCHEMA = vol.Schema(
         vol.Required("error"): str,
         vol.Optional("message"): vol.Any(None, str),
         vol.Optional("retry_after"): vol.Any(None, vol.All(vol.Any(int, float), vol.Range(min=0))),
+        vol.Optional("sample"): vol.Any(None, str),
     },
     extra=vol.ALLOW_EXTRA,
 )
-
-
-class _Child:
-    """One scraper process in its own process group, with its pipes drained in the background."""
-
-    def __init__(self, proc: asyncio.subprocess.Process, secrets: tuple[str, ...]) -> None:
-        self._proc = proc
-        self._secrets = secrets
-        self._stdout = bytearray()
-        self._stderr = bytearray()
-        self._lines: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self.overflow = False
-        self._killer: asyncio.Task[None] | None = None
-        self._readers = asyncio.gather(self._read_stdout(), self._read_stderr())
-
-    @classmethod
-    async def start(
-        cls, argv: list[str], secrets: tuple[str, ...], *, stdin: bytes | None
-    ) -> _Child:
-        """Start the scraper; `stdin` is written and closed, None keeps stdin open."""
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-            )
-        except OSError as err:
-            raise ScraperError(
-                RunnerError.NOT_FOUND, f"Could not start the scraper: {err.strerror}"
-            ) from err
-        child = cls(proc, secrets)
-        if stdin is not None:
-            try:
-                await child.write(stdin, close=True)
-            except BaseException:
-                await child.close()
-                raise
-        return child
-
-    async def _read_stdout(self) -> None:
-        stream = self._proc.stdout
-        assert stream is not None
-        pending = b""
-        while chunk := await stream.read(_CHUNK):
-            if self.overflow:
-                continue  # keep draining, or the process transport never closes
-            if len(self._stdout) + len(chunk) > MAX_OUTPUT:
-                self.overflow = True
-                self._killer = asyncio.create_task(self.terminate())
-                continue
-            self._stdout += chunk
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                self._lines.put_nowait(line)
-        if pending and not self.overflow:
-            self._lines.put_nowait(pending)
-        self._lines.put_nowait(None)
-
-    async def _read_stderr(self) -> None:
-        stream = self._proc.stderr
-        assert stream is not None
-        while chunk := await stream.read(_CHUNK):
-            self._stderr += chunk
-            del self._stderr[:-STDERR_TAIL]
-
-    @property
-    def returncode(self) -> int | None:
-        """Return the exit status, or None while the process runs."""
-        return self._proc.returncode
-
-    @property
-    def stdout(self) -> bytes:
-        """Return what the child printed (at most MAX_OUTPUT bytes)."""
-        return bytes(self._stdout)
-
-    def stderr_tail(self) -> str:
-        """Return the end of the child's stderr, with session keys removed."""
-        return redact(self._stderr.decode("utf-8", "replace"), self._secrets).strip()
-
-    async def write(self, data: bytes, *, close: bool = False) -> None:
-        """Write to the child's stdin; a child that already exited is not an error here."""
-        stdin = self._proc.stdin
-        assert stdin is not None
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            stdin.write(data)
-            await stdin.drain()
-        if close:
-            stdin.close()
-
-    async def next_line(self) -> bytes | None:
-        """Return the next non-empty stdout line, or None at the end of output."""
-        while (line := await self._lines.get()) is not None:
-            if line.strip():
-                return line
-        self._lines.put_nowait(None)
-        return None
-
-    async def wait(self) -> int:
-        """Wait until the child has exited and its output is read completely."""
-        # Shielded: a cancelled caller must not cancel the readers, or the pipes would never
-        # be drained and the process never reaped.
-        await asyncio.shield(self._readers)
-        return await self._proc.wait()
-
-    async def terminate(self) -> None:
-        """Kill the scraper and everything it started, including Chromium."""
-        if self._proc.returncode is None:
-            await asyncio.to_thread(_kill_tree, self._proc.pid)
-        else:
-            # Stragglers left in the group by a scraper that exited on its own.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._proc.pid, signal.SIGKILL)
-
-    async def close(self) -> None:
-        """Kill whatever is left of the child and reap it."""
-        await self.terminate()
-        if self._killer is not None:
-            await self._killer
-        if self._proc.stdin is not None:
-            self._proc.stdin.close()
-        await self.wait()
-
-
-def _kill_tree(pid: int) -> None:
-    """Kill a scraper's process group and every descendant (runs in a worker thread).
-
-    The group alone is not enough: Playwright starts Chromium as the leader of a process
-    group of its own. The scraper's group is stopped first so nothing new starts meanwhile.
-    """
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGSTOP)
-    for process in process_tree(pid):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(process, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
 
 
 class ScraperRunner:
@@ -332,7 +192,7 @@ class ScraperRunner:
         hold up the polls of other accounts.
         """
         argv = self._argv(Command.LOGIN, "--headed")
-        child = await _Child.start(argv, (), stdin=b"")
+        child = await _start(argv, (), stdin=b"")
         try:
             await _deadline(child.wait(), LOGIN_HEADED_TIMEOUT)
             result = await _final_result(child)
@@ -350,7 +210,7 @@ class ScraperRunner:
     async def _run(self, argv: list[str], secret: str, seconds: float) -> dict[str, Any]:
         """Run one `poll` or `check` and return its successful result."""
         secrets = (secret,)
-        child = await _Child.start(argv, secrets, stdin=f"{secret}\n".encode())
+        child = await _start(argv, secrets, stdin=f"{secret}\n".encode())
         try:
             await _deadline(child.wait(), seconds)
             return await _final_result(child)
@@ -372,7 +232,7 @@ class EmailLogin:
 
     async def start(self) -> None:
         """Start the sign-in and return once claude.ai has mailed the code."""
-        self._child = await _Child.start(self._argv, (), stdin=None)
+        self._child = await _start(self._argv, (), stdin=None)
         line = await _deadline(self._child.next_line(), LOGIN_EMAIL_STEP_TIMEOUT)
         if line is not None:
             with contextlib.suppress(ValueError, AttributeError):
@@ -481,10 +341,12 @@ def _parse_result(document: bytes, returncode: int | None) -> dict[str, Any]:
         code = ErrorCode(error["error"])
     except ValueError:
         code = ErrorCode.INTERNAL
+    sample = error.get("sample")
     raise ScraperError(
         code,
         redact(error.get("message") or code.value),
         retry_after=error.get("retry_after"),
+        sample=redact(sample) if sample is not None else None,
     )
 
 
@@ -498,11 +360,23 @@ def _validate[T](build: Callable[[dict[str, Any]], T], result: Mapping[str, Any]
         ) from err
 
 
+async def _start(argv: list[str], secrets: tuple[str, ...], *, stdin: bytes | None) -> _Child:
+    """Start the scraper, or raise the runner's error for an interpreter that cannot start."""
+    try:
+        return await _Child.start(argv, secrets, stdin=stdin)
+    except OSError as err:
+        raise ScraperError(
+            RunnerError.NOT_FOUND, f"Could not start the scraper: {err.strerror}"
+        ) from err
+
+
 def _log_failure(command: str, err: ScraperError, child: _Child) -> None:
-    """Log a failed run with the (redacted) end of the scraper's stderr."""
-    level = logging.WARNING if err.code in _WARN_CODES else logging.DEBUG
-    LOGGER.log(
-        level,
+    """Log a failed run's details: the (redacted) end of the scraper's stderr.
+
+    At debug level: the failure itself is logged once, by whoever handles it (the coordinator
+    for polls, the flow for sign-ins); this is what a person turns debug logging on for.
+    """
+    LOGGER.debug(
         "Scraper %s failed (%s): %s; its stderr ends with:\n%s",
         command,
         err.code.value,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+import json
 import logging
 from pathlib import Path
 from typing import Any, Protocol
@@ -93,6 +94,18 @@ class Run:
         self.renewed_key = renewed if renewed and renewed != self.session_key else None
 
 
+def _parsed[T](parse: Callable[[Any], T], payload: object) -> T:
+    """Parse a JSON body; a body of the wrong shape goes with the error as a sample."""
+    try:
+        return parse(payload)
+    except ScraperError as err:
+        if err.code is ErrorCode.BAD_RESPONSE and err.sample is None:
+            raise ScraperError(
+                err.code, err.message, sample=json.dumps(payload, ensure_ascii=False)
+            ) from err
+        raise
+
+
 def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
@@ -101,10 +114,11 @@ async def poll(run: Run, org_uuid: str | None) -> dict[str, Any]:
     """Read the chosen organization's usage."""
 
     async def operation(transport: Transport) -> dict[str, Any]:
-        organizations = parse_organizations(await transport.get_json("/api/organizations"))
+        organizations = _parsed(parse_organizations, await transport.get_json("/api/organizations"))
         organization = pick_organization(organizations, org_uuid)
-        usage = parse_usage(
-            await transport.get_json(f"/api/organizations/{organization['uuid']}/usage")
+        usage = _parsed(
+            parse_usage,
+            await transport.get_json(f"/api/organizations/{organization['uuid']}/usage"),
         )
         fetched_at = _now()
         return {

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+import json
 import logging
 import re
 import sys
 
 _KEY_PATTERN = re.compile(r"sk-ant-[A-Za-z0-9_\-]{4,}")
+_COOKIE_PATTERN = re.compile(r"(sessionKey=)[^;\s\"',&]*", re.IGNORECASE)
+_EMAIL_PATTERN = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+# Any JSON string under a key that names someone or something: organizations, people.
+_NAME_PATTERN = re.compile(r'("(?:\w+_)?name"\s*:\s*")(?:[^"\\]|\\.)*(")', re.IGNORECASE)
 REDACTED = "**REDACTED**"
+SAMPLE_LENGTH = 500
+"""Characters of an answer that did not parse kept for the log."""
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
@@ -17,6 +24,24 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
         if secret:
             text = text.replace(secret, REDACTED)
     return _KEY_PATTERN.sub(REDACTED, text)
+
+
+def redact_sample(
+    text: str, secrets: Iterable[str] = (), names: Iterable[str] = (), limit: int = SAMPLE_LENGTH
+) -> str:
+    """Return the start of a response body fit for a log: no key, cookie, email or name.
+
+    Redacted before it is cut, so that a secret cut in half cannot slip through.
+    """
+    text = _COOKIE_PATTERN.sub(rf"\g<1>{REDACTED}", redact(text, secrets))
+    text = _EMAIL_PATTERN.sub(REDACTED, text)
+    text = _NAME_PATTERN.sub(rf"\g<1>{REDACTED}\g<2>", text)
+    for name in names:
+        if name:
+            # Names appear JSON-escaped in bodies ("Jane\u2019s ...") as well as plain.
+            for form in {name, json.dumps(name)[1:-1]}:
+                text = text.replace(form, REDACTED)
+    return text[:limit]
 
 
 class Secrets:

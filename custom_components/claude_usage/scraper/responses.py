@@ -52,7 +52,11 @@ def decode(response: RawResponse) -> object:
         location = response.headers.get("location", response.url)
         if is_login_url(location):
             raise ScraperError(ErrorCode.AUTH_INVALID, _signed_out())
-        raise ScraperError(ErrorCode.BAD_RESPONSE, f"Unexpected redirect (HTTP {response.status}).")
+        raise ScraperError(
+            ErrorCode.BAD_RESPONSE,
+            f"Unexpected redirect (HTTP {response.status}).",
+            sample=response.body,
+        )
     if response.status == 401:
         raise ScraperError(ErrorCode.AUTH_INVALID, _signed_out())
     if response.status == 403:
@@ -65,12 +69,16 @@ def decode(response: RawResponse) -> object:
     if response.status >= 500:
         raise ScraperError(ErrorCode.SERVER_ERROR, f"Claude answered HTTP {response.status}.")
     if response.status != 200:
-        raise ScraperError(ErrorCode.BAD_RESPONSE, f"Unexpected HTTP {response.status}.")
+        raise ScraperError(
+            ErrorCode.BAD_RESPONSE, f"Unexpected HTTP {response.status}.", sample=response.body
+        )
     try:
         return json.loads(response.body)
     except ValueError:
         raise ScraperError(
-            ErrorCode.BAD_RESPONSE, "Claude answered with a body that is not JSON."
+            ErrorCode.BAD_RESPONSE,
+            "Claude answered with a body that is not JSON.",
+            sample=response.body,
         ) from None
 
 
