@@ -6,6 +6,7 @@ Every test counts the requests that the look-alike receives, not calls to intern
 from __future__ import annotations
 
 from datetime import timedelta
+import logging
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
@@ -26,6 +27,8 @@ pytestmark = pytest.mark.usefixtures("no_leftover_processes", "private_config_di
 
 SESSION_SENSOR = "sensor.jane_s_organization_session_usage"
 BUTTON = "button.jane_s_organization_refresh"
+FORECAST = "binary_sensor.jane_s_organization_limit_forecast"
+SESSION_RESET = "event.jane_s_organization_session_reset"
 WINDOW = 7200
 
 
@@ -58,6 +61,7 @@ async def _press(hass: HomeAssistant) -> None:
 
 async def test_retry_after_at_start_up(
     hass: HomeAssistant,
+    caplog: pytest.LogCaptureFixture,
     freezer: FrozenDateTimeFactory,
     mock_config_entry: MockConfigEntry,
     lookalike: LookalikeServer,
@@ -72,6 +76,7 @@ async def test_retry_after_at_start_up(
     polls = lookalike.count_requests()
     assert polls == 1  # /api/organizations answered 429; the usage was never asked for
     assert hass.states.get(SESSION_SENSOR) is None  # no data: no sensor, no invented value
+    assert hass.states.get(FORECAST) is None
     assert hass.states.get(BUTTON) is not None
 
     await _wait_out(hass, freezer, lookalike, WINDOW)
@@ -79,6 +84,11 @@ async def test_retry_after_at_start_up(
     await _advance(hass, freezer, 4)
     assert lookalike.count_requests() == polls + 2  # organizations, then usage
     assert hass.states.get(SESSION_SENSOR).state not in (None, STATE_UNAVAILABLE)
+    # The forecasts and reset events come with the first data too, and follow the clock.
+    assert hass.states.get(FORECAST).state in ("on", "off")
+    assert hass.states.get(SESSION_RESET) is not None
+    await _advance(hass, freezer, 60)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_backoff_survives_a_restart(

@@ -82,7 +82,13 @@ async def async_setup_entry(
         lambda data: [d for d in DESCRIPTIONS if d.exists_fn(data)],
         lambda description: ClaudeUsageBinarySensorEntity(entry.runtime_data, description),
     )
-    async_add_entities([ClaudeUsageForecastBinarySensorEntity(entry.runtime_data, LIMIT_FORECAST)])
+    # Like the window sensors it forecasts from, it comes with the first data.
+    async_add_entities_as_reported(
+        entry,
+        async_add_entities,
+        lambda _data: [LIMIT_FORECAST],
+        lambda description: ClaudeUsageForecastBinarySensorEntity(entry.runtime_data, description),
+    )
 
 
 class ClaudeUsageBinarySensorEntity(ClaudeUsageEntity, BinarySensorEntity):

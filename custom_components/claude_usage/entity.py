@@ -55,6 +55,7 @@ def _readable(name: str) -> str:
     words = name.replace("_", " ")
     return words[:1].upper() + words[1:]
 
+
 CLOCK_INTERVAL = timedelta(minutes=1)
 """How often entities that depend on the time (forecasts) are written between polls."""
 
