@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow, RepairsFlowResult
+from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
+
+# Newer Home Assistant types this RepairsFlowResult, which 2026.1 cannot import; FlowResult,
+# the type it specialises, exists on every supported version.
+from homeassistant.data_entry_flow import FlowResult
 
 from .const import ISSUE_SESSION_EXPIRING
 from .expiry import ATTR_ENTRY_ID
@@ -18,9 +22,7 @@ class SessionExpiringRepairFlow(ConfirmRepairFlow):
         super().__init__()
         self._entry = entry
 
-    async def async_step_confirm(
-        self, user_input: dict[str, str] | None = None
-    ) -> RepairsFlowResult:
+    async def async_step_confirm(self, user_input: dict[str, str] | None = None) -> FlowResult:
         """Explain, then hand over to the reauth flow (listed under the integration)."""
         if user_input is not None:
             self._entry.async_start_reauth(self.hass)
