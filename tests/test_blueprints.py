@@ -8,9 +8,11 @@ integration against the look-alike, creates an automation from a blueprint throu
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+import json
 from pathlib import Path
 import re
 from typing import Any
+from urllib.parse import parse_qs
 
 from homeassistant.components.automation import DOMAIN as AUTOMATION_DOMAIN
 from homeassistant.components.blueprint import models as blueprint_models
@@ -101,6 +103,24 @@ def _runs(events: list[Event]) -> list[tuple[str, float]]:
     runs = [(event.data["sensor"], float(event.data["threshold"])) for event in events]
     events.clear()
     return runs
+
+
+def test_readme_import_buttons() -> None:
+    """The README has a blueprint-import button for each blueprint, to its raw file on GitHub."""
+    repository = json.loads((ROOT / "custom_components/claude_usage/manifest.json").read_text())[
+        "documentation"
+    ]
+    owner_and_name = repository.removeprefix("https://github.com/")
+    readme = (ROOT / "README.md").read_text()
+    links = re.findall(
+        r"\(https://my\.home-assistant\.io/redirect/blueprint_import/\?([^)]+)\)", readme
+    )
+    imported = [parse_qs(query)["blueprint_url"][0] for query in links]
+    raw = f"https://raw.githubusercontent.com/{owner_and_name}/main"
+    assert imported == [f"{raw}/blueprints/automation/{path}" for path in (THRESHOLD, AFTER_RESET)]
+    for path in (THRESHOLD, AFTER_RESET):
+        text = (BLUEPRINTS.parent / path).read_text()
+        assert f"  source_url: {repository}/blob/main/blueprints/automation/{path}\n" in text
 
 
 async def test_blueprints_validate(hass: HomeAssistant, blueprint_config_dir: Path) -> None:
