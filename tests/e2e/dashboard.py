@@ -7,7 +7,8 @@ mapped by its key (the unique id's tail) to the entity that Home Assistant creat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 import re
 from typing import Any
@@ -16,7 +17,7 @@ from playwright.sync_api import Page
 import yaml
 
 from .frontend import call_ws
-from .harness import ROOT
+from .harness import ROOT, wait_until
 
 DASHBOARD_FILE = ROOT / "docs" / "dashboard.yaml"
 URL_PATH = "claude-usage"
@@ -101,6 +102,109 @@ def save(page: Page, config: dict[str, Any]) -> None:
             },
         )
     call_ws(page, {"type": "lovelace/config/save", "url_path": URL_PATH, "config": config})
+
+
+WEEK = timedelta(days=7)
+SESSION = timedelta(hours=5)
+# Session peaks of the made-up week, one per 5-hour window, repeating.
+SESSION_PEAKS = (35.0, 62.0, 88.0, 54.0, 97.0, 41.0, 70.0)
+PREVIOUS_WEEK = {"weekly_usage": 81.0, "weekly_sonnet_usage": 58.0}
+
+
+def _active_hours(start: datetime, end: datetime) -> float:
+    """Hours between ``start`` and ``end`` that fall in the day (08:00 to 23:00 UTC)."""
+    total, moment = 0.0, start
+    while moment < end:
+        step = min(end, moment.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1))
+        if 8 <= moment.hour < 23:
+            total += (step - moment).total_seconds() / 3600
+        moment = step
+    return total
+
+
+def _climb(start: datetime, end: datetime, top: float) -> Callable[[datetime], float]:
+    """Usage that climbs from 0 at ``start`` to ``top`` at ``end``, during the day only."""
+    span = _active_hours(start, end) or 1.0
+    return lambda moment: top * _active_hours(start, min(moment, end)) / span
+
+
+def _week_curve(now: datetime, resets: datetime, current: float, previous: float) -> Any:
+    start = resets - WEEK
+    this_week, last_week = _climb(start, now, current), _climb(start - WEEK, start, previous)
+    return lambda moment: this_week(moment) if moment >= start else last_week(moment)
+
+
+def _session_curve(now: datetime, resets: datetime, current: float) -> Any:
+    def value(moment: datetime) -> float:
+        windows_back = int((resets - moment) / SESSION)  # 0: the current window
+        end = resets - windows_back * SESSION
+        if windows_back == 0:
+            return _climb(end - SESSION, now, current)(moment)
+        peak = SESSION_PEAKS[windows_back % len(SESSION_PEAKS)]
+        return _climb(end - SESSION, end, peak)(moment)
+
+    return value
+
+
+def seed_week(page: Page, entity_ids: dict[str, str]) -> None:
+    """Import a made-up week of hourly statistics for the history graph's usage sensors.
+
+    Only for the README's screenshot: the run itself lasts a minute, and the history graph
+    shows long-term statistics where it has no history. The week ends at today's real values.
+    """
+    states = {state["entity_id"]: state["state"] for state in call_ws(page, {"type": "get_states"})}
+    now = datetime.now(UTC)
+    session_resets = datetime.fromisoformat(states[entity_ids["session_resets"]])
+    weekly_resets = datetime.fromisoformat(states[entity_ids["weekly_resets"]])
+    curves = {
+        "session_usage": _session_curve(
+            now, session_resets, float(states[entity_ids["session_usage"]])
+        ),
+        **{
+            key: _week_curve(now, weekly_resets, float(states[entity_ids[key]]), previous)
+            for key, previous in PREVIOUS_WEEK.items()
+        },
+    }
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    hours = [this_hour - timedelta(hours=back) for back in range(168, 0, -1)]
+    for key, curve in curves.items():
+        stats = []
+        for hour in hours:
+            low, high = curve(hour), curve(hour + timedelta(minutes=59))
+            mean = curve(hour + timedelta(minutes=30))
+            stats.append({"start": hour.isoformat(), "mean": mean, "min": low, "max": high})
+        call_ws(
+            page,
+            {
+                "type": "recorder/import_statistics",
+                "metadata": {
+                    "mean_type": 1,  # arithmetic, as the recorder keeps it for these sensors
+                    "has_sum": False,
+                    "name": None,
+                    "source": "recorder",
+                    "statistic_id": entity_ids[key],
+                    "unit_class": None,
+                    "unit_of_measurement": "%",
+                },
+                "stats": stats,
+            },
+        )
+    # The recorder imports in its own thread: wait until every hour of every sensor is in.
+    query = {
+        "type": "recorder/statistics_during_period",
+        "start_time": hours[0].isoformat(),
+        "end_time": (hours[-1] + timedelta(hours=1)).isoformat(),
+        "statistic_ids": [entity_ids[key] for key in curves],
+        "period": "hour",
+        "types": ["mean"],
+    }
+    wait_until(
+        lambda: (
+            [len(series) for series in call_ws(page, query).values()] == [len(hours)] * len(curves)
+        ),
+        30,
+        "the made-up week's statistics",
+    )
 
 
 def shrink_png(path: Path) -> None:
