@@ -14,6 +14,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qs
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.automation import DOMAIN as AUTOMATION_DOMAIN
 from homeassistant.components.blueprint import models as blueprint_models
 from homeassistant.const import STATE_UNAVAILABLE
@@ -251,9 +252,13 @@ def _has_reset_events() -> bool:
 )
 @pytest.mark.usefixtures("blueprint_config_dir")
 async def test_after_reset_runs_once_per_reset(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, lookalike: LookalikeServer
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    mock_config_entry: MockConfigEntry,
+    lookalike: LookalikeServer,
 ) -> None:
     """A real reset of the session runs the actions once; a reload or a plain poll does not."""
+    freezer.move_to(dt_util.utcnow())
     resets = dt_util.utcnow().replace(microsecond=0) + timedelta(hours=1)
     lookalike.set_usage(_usage(97.0, session_resets=resets))
     mock_config_entry.add_to_hass(hass)
@@ -288,7 +293,19 @@ async def test_after_reset_runs_once_per_reset(
     assert alert.data["utilization"] == pytest.approx(98.0)
     assert alert.data["message"].endswith("a fresh window is available (it ended at 98 %).")
 
+    freezer.tick(timedelta(minutes=5))
     await _poll(hass, mock_config_entry)
     await hass.config_entries.async_reload(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     assert len(alerts) == 1
+
+    # The next window begins while the entry is not loaded: told once when it is back.
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(hours=5))
+    lookalike.set_usage(_usage(1.0, session_resets=resets + timedelta(hours=10)))
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert [alert.data["utilization"] for alert in alerts[1:]] == [pytest.approx(2.0)]
+    await _poll(hass, mock_config_entry)
+    assert len(alerts) == 2
