@@ -36,12 +36,14 @@ leg's Home Assistant (the newest release on the latest leg); by default, this te
 START_TIMEOUT = 120.0  # two busy cores: Home Assistant's first start takes 5 to 15 s
 STOP_TIMEOUT = 30.0
 
+# history: for the history graph of docs/dashboard.yaml (it brings the recorder along).
 CONFIGURATION_YAML = """\
 homeassistant:
 http:
   server_host: {host}
   server_port: {port}
 frontend:
+history:
 logger:
   default: warning
   logs:

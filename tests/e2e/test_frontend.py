@@ -17,8 +17,8 @@ import pytest
 
 from tests.lookalike import CHAT_ORG_NAME, CHAT_ORG_UUID, DEMO_EMAIL, TEAM_ORG_NAME, TEAM_ORG_UUID
 
+from . import dashboard
 from .frontend import (
-    call_ws,
     choose_menu_option,
     config_entries,
     create_long_lived_token,
@@ -186,7 +186,58 @@ def test_sensors_match_lookalike(
 
     if screenshot_dir is not None:
         _save_device_screenshot(page, screenshot_dir / "device.png")
-        _save_dashboard_screenshot(page, home_assistant.url, entity_ids, screenshot_dir)
+
+
+def test_dashboard(page: Page, home_assistant: HomeAssistant, screenshot_dir: Path | None) -> None:
+    """docs/dashboard.yaml, saved as a dashboard: every card renders its entity's state."""
+    entity_ids = _entity_ids(page, CHAT_ORG_UUID)
+    config = dashboard.load()
+    keys = dashboard.referenced_keys(config)
+    pending = keys - entity_ids.keys()
+    assert pending == dashboard.PENDING_KEYS & keys, (
+        f"missing: {sorted(pending - dashboard.PENDING_KEYS)}; "
+        f"exist now, remove from PENDING_KEYS: {sorted(dashboard.PENDING_KEYS - pending)}"
+    )
+    prefix = entity_ids["session_usage"].removeprefix("sensor.").removesuffix("session_usage")
+    dashboard.save(page, dashboard.with_entity_ids(config, entity_ids, prefix))
+
+    page.goto(f"{home_assistant.url}/{dashboard.URL_PATH}/usage")
+    view = page.locator("hui-sections-view")
+    expect(view.locator("hui-gauge-card ha-gauge")).to_have_count(3)
+    expect(view.locator("hui-history-graph-card state-history-charts")).to_have_count(1)
+    for key, name in dashboard.named_entities(config):
+        if key not in pending:
+            expect(view.get_by_text(name, exact=True).first).to_be_visible()
+    expect(view.get_by_text("Entity not found")).to_have_count(len(pending))
+
+    if screenshot_dir is not None:
+        dashboard.seed_week(page, entity_ids)
+        _save_dashboard_screenshot(page, screenshot_dir / "dashboard.png")
+
+
+def _save_dashboard_screenshot(page: Page, path: Path) -> None:
+    """The dashboard's view, wide enough for its three sections side by side.
+
+    With reduced motion the charts draw at once (the history graph otherwise sweeps in from
+    the left for half a second, which a screenshot catches half-way).
+    """
+    page.set_viewport_size({"width": 1600, "height": 900})
+    page.emulate_media(reduced_motion="reduce")
+    try:
+        page.reload()
+        view = page.locator("hui-sections-view")
+        expect(view.locator("hui-history-graph-card state-history-charts")).to_be_visible()
+        boxes = [box for card in view.locator("ha-card").all() if (box := card.bounding_box())]
+        view_box = view.bounding_box()
+        assert boxes
+        assert view_box
+        bottom = max(box["y"] + box["height"] for box in boxes) + 32  # the view's own margin
+        clip = {**view_box, "height": bottom - view_box["y"]}
+        page.screenshot(path=path, clip=clip, animations="disabled")  # the needles, at rest
+    finally:
+        page.emulate_media(reduced_motion="no-preference")
+        page.set_viewport_size({"width": 1280, "height": 900})
+    dashboard.shrink_png(path)
 
 
 def test_reauth_after_session_expired(
@@ -327,78 +378,4 @@ def _save_device_screenshot(page: Page, path: Path) -> None:
         page.screenshot(path=path, clip={"x": 0, "y": 0, "width": 830, "height": 1250})
     finally:
         page.set_viewport_size({"width": 1280, "height": 900})
-    _shrink_png(path)
-
-
-def _save_dashboard_screenshot(
-    page: Page, url: str, entity_ids: dict[str, str], directory: Path
-) -> None:
-    """A dashboard with the usual cards for these sensors."""
-    call_ws(
-        page,
-        {
-            "type": "lovelace/dashboards/create",
-            "url_path": "claude-usage",
-            "title": "Claude",
-            "icon": "mdi:robot-happy-outline",
-            "mode": "storage",
-            "show_in_sidebar": True,
-        },
-    )
-    call_ws(
-        page,
-        {
-            "type": "lovelace/config/save",
-            "url_path": "claude-usage",
-            "config": {"views": [{"title": "Usage", "cards": [_dashboard_card(entity_ids)]}]},
-        },
-    )
-    page.goto(f"{url}/claude-usage/0")
-    card = page.locator("hui-vertical-stack-card")
-    expect(card.locator("ha-gauge")).to_have_count(2)
-    expect(card.locator("hui-generic-entity-row")).to_have_count(6)
-    expect(card.get_by_text("Session resets")).to_be_visible()
-    path = directory / "dashboard.png"
-    card.screenshot(path=path, animations="disabled")  # the needles' sweep, finished
-    _shrink_png(path)
-
-
-def _dashboard_card(entity_ids: dict[str, str]) -> dict[str, Any]:
-    gauge = {"type": "gauge", "min": 0, "max": 100, "needle": True}
-    gauge["severity"] = {"green": 0, "yellow": 70, "red": 90}
-    rows = (
-        ("session_resets", "Session resets"),
-        ("weekly_resets", "Weekly resets"),
-        ("weekly_sonnet_usage", "Weekly Sonnet usage"),
-        ("extra_usage_spent", "Extra usage spent"),
-        ("limit_reached", "Limit reached"),
-        ("refresh", "Refresh"),
-    )
-    return {
-        "type": "vertical-stack",
-        "cards": [
-            {
-                "type": "horizontal-stack",
-                "cards": [
-                    {**gauge, "entity": entity_ids["session_usage"], "name": "Session"},
-                    {**gauge, "entity": entity_ids["weekly_usage"], "name": "Week"},
-                ],
-            },
-            {
-                "type": "entities",
-                "title": "Claude",
-                "entities": [{"entity": entity_ids[key], "name": name} for key, name in rows],
-            },
-        ],
-    }
-
-
-def _shrink_png(path: Path) -> None:
-    """Quantize to 256 colours: a screenshot of flat UI keeps its look at a third of the size."""
-    from PIL import Image
-
-    with Image.open(path) as image:
-        assert len(image.getcolors(1 << 24) or ()) > 16, f"{path.name} came out blank"
-        image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(
-            path, optimize=True
-        )
+    dashboard.shrink_png(path)
