@@ -23,13 +23,6 @@ DASHBOARD_FILE = ROOT / "docs" / "dashboard.yaml"
 URL_PATH = "claude-usage"
 README_ENTITY = re.compile(r"^(?P<domain>[a-z_]+)\.claude_(?P<key>[a-z0-9_]+)$")
 
-PENDING_KEYS = frozenset(
-    {"session_projected", "weekly_projected", "limit_forecast", "limit_expected_at"}
-)
-"""Entities of issue 10 that another branch brings: the dashboard shows them as missing until
-that branch is merged. Clear this set after the merge; the dashboard step then checks that
-every card finds its entity."""
-
 
 def load() -> dict[str, Any]:
     """The dashboard as Home Assistant stores it."""

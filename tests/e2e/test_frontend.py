@@ -193,11 +193,7 @@ def test_dashboard(page: Page, home_assistant: HomeAssistant, screenshot_dir: Pa
     entity_ids = _entity_ids(page, CHAT_ORG_UUID)
     config = dashboard.load()
     keys = dashboard.referenced_keys(config)
-    pending = keys - entity_ids.keys()
-    assert pending == dashboard.PENDING_KEYS & keys, (
-        f"missing: {sorted(pending - dashboard.PENDING_KEYS)}; "
-        f"exist now, remove from PENDING_KEYS: {sorted(dashboard.PENDING_KEYS - pending)}"
-    )
+    assert not (missing := keys - entity_ids.keys()), f"no such entities: {sorted(missing)}"
     prefix = entity_ids["session_usage"].removeprefix("sensor.").removesuffix("session_usage")
     dashboard.save(page, dashboard.with_entity_ids(config, entity_ids, prefix))
 
@@ -205,10 +201,9 @@ def test_dashboard(page: Page, home_assistant: HomeAssistant, screenshot_dir: Pa
     view = page.locator("hui-sections-view")
     expect(view.locator("hui-gauge-card ha-gauge")).to_have_count(3)
     expect(view.locator("hui-history-graph-card state-history-charts")).to_have_count(1)
-    for key, name in dashboard.named_entities(config):
-        if key not in pending:
-            expect(view.get_by_text(name, exact=True).first).to_be_visible()
-    expect(view.get_by_text("Entity not found")).to_have_count(len(pending))
+    for _key, name in dashboard.named_entities(config):
+        expect(view.get_by_text(name, exact=True).first).to_be_visible()
+    expect(view.get_by_text("Entity not found")).to_have_count(0)
 
     if screenshot_dir is not None:
         dashboard.seed_week(page, entity_ids)
