@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
+import functools
 import logging
 from pathlib import Path
 from typing import Any, Protocol
@@ -93,7 +94,10 @@ class Run:
         else:
             from .environment import import_browser_module
 
-            transport_class = import_browser_module("browser_backend").BrowserTransport
+            transport_class = functools.partial(
+                import_browser_module("browser_backend").BrowserTransport,
+                state_dir=self.store.directory,
+            )
         async with transport_class(
             self.base_url, self.session_key, saved, self.deadline
         ) as transport:
