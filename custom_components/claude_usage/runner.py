@@ -39,6 +39,7 @@ from .scraper.protocol import (
     Status,
 )
 from .scraper.redact import redact
+from .spawn import start_process
 
 SCRAPER_PATH: Final = Path(__file__).parent / "scraper"
 
@@ -114,13 +115,7 @@ class _Child:
     ) -> _Child:
         """Start the scraper; `stdin` is written and closed, None keeps stdin open."""
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-            )
+            proc = await start_process(argv)
         except OSError as err:
             raise ScraperError(
                 RunnerError.NOT_FOUND, f"Could not start the scraper: {err.strerror}"
