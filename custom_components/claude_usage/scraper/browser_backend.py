@@ -113,6 +113,8 @@ def use_node_compile_cache(state_dir: Path | None) -> None:
     """Let Playwright's driver (which inherits this environment) cache its compiled script."""
     if state_dir is None or "NODE_COMPILE_CACHE" in os.environ:
         return
+    # Node makes its folders 0755: with this umask they are private like the rest of the folder.
+    os.umask(0o077)
     cache = state_dir / NODE_CACHE_DIR
     try:
         cache.mkdir(mode=0o700, parents=True, exist_ok=True)
