@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import os
 import signal
 import subprocess
+import threading
 from typing import IO
 
 
@@ -28,10 +29,20 @@ class _Started:
     stderr: IO[bytes]
     pidfd: int | None
 
-    def discard(self) -> None:
-        """Kill the child's process group, reap it, close our ends (runs in a worker thread)."""
+    def kill(self) -> None:
+        """Kill the child's process group (it leads it); it cannot have started more yet."""
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.popen.pid, signal.SIGKILL)
+
+    def discard_soon(self) -> None:
+        """Kill the child at once; reap it and close our ends in the background."""
+        self.kill()
+        # Reaping blocks: a thread named like asyncio's own child watchers does it.
+        threading.Thread(target=self.discard, name=f"waitpid-{self.popen.pid}", daemon=True).start()
+
+    def discard(self) -> None:
+        """Kill the child's process group, reap it, close our ends (blocks)."""
+        self.kill()
         self.popen.wait()
         for pipe in (self.stdin, self.stdout, self.stderr):
             pipe.close()  # a no-op for a pipe a transport closed already
@@ -39,7 +50,35 @@ class _Started:
             os.close(self.pidfd)
 
 
-def _start(argv: list[str]) -> _Started:
+class _Handoff:
+    """Passes the started child from the worker thread to the loop, or back to no one.
+
+    When the caller is cancelled while the fork runs, whichever side comes second kills the
+    child: the worker if it finishes after the cancellation, the loop if before. Neither needs
+    the loop or the executor to run again, which at shutdown they may not.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._started: _Started | None = None
+        self._abandoned = False
+
+    def deliver(self, started: _Started) -> bool:
+        """Hand the child over; False when the caller is gone (the worker then discards it)."""
+        with self._lock:
+            self._started = started
+            return not self._abandoned
+
+    def abandon(self) -> None:
+        """The caller is gone: kill the child now if it was already handed over."""
+        with self._lock:
+            self._abandoned = True
+            started = self._started
+        if started is not None:
+            started.discard_soon()
+
+
+def _start(argv: list[str], handoff: _Handoff) -> _Started | None:
     """Fork and exec `argv` in its own session with three pipes (runs in a worker thread)."""
     stdin_r, stdin_w = os.pipe()
     stdout_r, stdout_w = os.pipe()
@@ -59,9 +98,17 @@ def _start(argv: list[str]) -> _Started:
     with contextlib.suppress(AttributeError, OSError):  # no pidfd before Linux 5.3
         pidfd = os.pidfd_open(popen.pid)
     # Unbuffered file objects, which the loop's pipe transports take over (and close).
-    return _Started(
-        popen, open(stdin_w, "wb", 0), open(stdout_r, "rb", 0), open(stderr_r, "rb", 0), pidfd
+    started = _Started(
+        popen,
+        open(stdin_w, "wb", 0),  # noqa: SIM115
+        open(stdout_r, "rb", 0),  # noqa: SIM115
+        open(stderr_r, "rb", 0),  # noqa: SIM115
+        pidfd,
     )
+    if handoff.deliver(started):
+        return started
+    started.discard()
+    return None
 
 
 class SpawnedProcess(asyncio.subprocess.Process):
@@ -129,12 +176,13 @@ async def start_process(argv: list[str]) -> asyncio.subprocess.Process:
     the caller is cancelled while the fork runs, the child is killed and reaped, never leaked.
     """
     loop = asyncio.get_running_loop()
-    starting = loop.run_in_executor(None, _start, argv)
+    handoff = _Handoff()
     try:
-        started = await asyncio.shield(starting)
+        started = await asyncio.shield(loop.run_in_executor(None, _start, argv, handoff))
     except asyncio.CancelledError:
-        starting.add_done_callback(_discard_when_started)
+        handoff.abandon()
         raise
+    assert started is not None  # None only once abandoned
     try:
         stdout, stderr = asyncio.StreamReader(), asyncio.StreamReader()
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stdout), started.stdout)
@@ -143,13 +191,7 @@ async def start_process(argv: list[str]) -> asyncio.subprocess.Process:
             lambda: asyncio.StreamReaderProtocol(asyncio.StreamReader()), started.stdin
         )
     except BaseException:
-        await loop.run_in_executor(None, started.discard)
+        started.discard_soon()
         raise
     stdin = asyncio.StreamWriter(transport, protocol, None, loop)
     return SpawnedProcess(started, stdin, stdout, stderr)
-
-
-def _discard_when_started(starting: asyncio.Future[_Started]) -> None:
-    """Kill a child whose caller was cancelled while it was being started."""
-    if not starting.cancelled() and starting.exception() is None:
-        asyncio.get_running_loop().run_in_executor(None, starting.result().discard)
