@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.claude_usage import runner as runner_module
+from custom_components.claude_usage import child as child_module, runner as runner_module
 from custom_components.claude_usage.const import (
     CONF_BACKEND,
     CONF_BASE_URL,
@@ -177,7 +177,7 @@ async def test_single_flight(
     coordinator = init_integration.runtime_data
     release = asyncio.Event()
     started: list[tuple[Any, ...]] = []
-    real_exec = asyncio.create_subprocess_exec
+    real_exec = child_module.start_process
 
     async def gated_exec(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
         started.append(args)
@@ -186,7 +186,7 @@ async def test_single_flight(
 
     await _advance(hass, freezer, 11)  # past the debouncer's cooldown of setup
     polls = _polls(lookalike)
-    with patch.object(runner_module.asyncio, "create_subprocess_exec", gated_exec):
+    with patch.object(child_module, "start_process", gated_exec):
         presses = [hass.async_create_task(coordinator.async_request_refresh()) for _ in range(10)]
         await asyncio.sleep(0)
         assert len(started) == 1

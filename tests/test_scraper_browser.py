@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -15,7 +16,14 @@ import uuid
 
 import pytest
 
+from custom_components.claude_usage.scraper.browser_backend import (
+    HEADLESS_SHELL,
+    NODE_CACHE_DIR,
+    headless_executable,
+)
+from custom_components.claude_usage.scraper.environment import CHROMIUM_ENV
 from tests.lookalike import (
+    CHAT_ORG_UUID,
     DEMO_EMAIL,
     FAIL_HANG,
     FAIL_SESSION_EXPIRED,
@@ -88,6 +96,37 @@ def test_browser_backend_reads_the_same_data(
     assert by_browser["source"] == "browser"
     for field in ("windows", "extra_usage", "organization", "organizations", "account"):
         assert by_browser.get(field) == by_http.get(field)
+
+
+def test_browser_poll_reads_only_the_json(lookalike: LookalikeServer, tmp_path: Path) -> None:
+    """The browser opens the JSON endpoint itself, never the settings page and its script."""
+    run = poll(lookalike, tmp_path, "--backend", "browser")
+    assert run.result["windows"], run.stderr
+    paths = sorted(record.path for record in lookalike.requests)
+    assert paths == sorted(
+        ["/api/organizations", "/api/organizations", f"/api/organizations/{CHAT_ORG_UUID}/usage"]
+    )
+
+
+def test_browser_state_folder_stays_private(lookalike: LookalikeServer, tmp_path: Path) -> None:
+    """Node's compile cache lives in the state folder: folders 0700, every file 0600."""
+    state_dir = tmp_path / "state"
+    for _ in range(2):  # the second run reads the cache the first one wrote
+        assert poll(lookalike, state_dir, "--backend", "browser").result["status"] == "ok"
+    cache = state_dir / NODE_CACHE_DIR
+    assert any(path.is_file() for path in cache.rglob("*"))
+    for path in [state_dir, *state_dir.rglob("*")]:
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_headless_polls_prefer_the_headless_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The headless-only build when installed, else Chromium; a named browser always wins."""
+    shell = headless_executable()
+    assert shell is not None
+    if shutil.which(HEADLESS_SHELL):
+        assert Path(shell).name == HEADLESS_SHELL
+    monkeypatch.setenv(CHROMIUM_ENV, "/bin/true")
+    assert headless_executable() == "/bin/true"
 
 
 def test_browser_backend_maps_errors(lookalike: LookalikeServer, tmp_path: Path) -> None:

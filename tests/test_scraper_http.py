@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from custom_components.claude_usage.scraper.http_backend import _from_netscape, _to_netscape
 from custom_components.claude_usage.scraper.parser import parse_usage
 from tests.lookalike import (
     API_ORG_UUID,
@@ -323,3 +324,33 @@ def test_unexpected_failure_is_internal(lookalike: LookalikeServer, tmp_path: Pa
     assert run.result["error"] == "internal"
     assert "Traceback" in run.stderr
     assert lookalike.session_key not in run.stderr
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        {
+            "name": "cf_clearance",
+            "value": "abc.def-1",
+            "domain": ".claude.ai",
+            "path": "/",
+            "expires": 1900000000,
+            "httpOnly": True,
+            "secure": True,
+            "sameSite": "Lax",
+        },
+        {
+            "name": "sessionKey",
+            "value": "sk-ant-sid02-x",
+            "domain": "127.0.0.1",
+            "path": "/",
+            "expires": -1,
+            "httpOnly": False,
+            "secure": False,
+            "sameSite": "Lax",
+        },
+    ],
+)
+def test_cookies_survive_libcurls_cookie_engine(cookie: dict) -> None:
+    """A saved cookie given to libcurl comes back out of it unchanged (domain, flags, expiry)."""
+    assert _from_netscape(_to_netscape(cookie, "claude.ai").encode()) == cookie

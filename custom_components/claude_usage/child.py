@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from .scraper.processes import process_tree
 from .scraper.redact import redact
+from .spawn import start_process
 
 MAX_OUTPUT: Final = 1024 * 1024
 """Bytes of stdout read at most; a poll result is a few kilobytes."""
@@ -28,14 +29,8 @@ def _discard_outcome(future: asyncio.Future[Any]) -> None:
 
 
 async def spawn(argv: list[str]) -> asyncio.subprocess.Process:
-    """Start the scraper with pipes, as the leader of a new process group."""
-    return await asyncio.create_subprocess_exec(
-        *argv,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
-    )
+    """Start the scraper with pipes, as the leader of a new process group (off the loop)."""
+    return await start_process(argv)
 
 
 class Child:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-from collections.abc import Coroutine
 import json
 import logging
 import os
@@ -14,7 +12,6 @@ import threading
 from typing import Any
 
 from .deadline import Deadline
-from .environment import import_browser_module
 from .errors import ScraperError
 from .processes import kill_descendants
 from .protocol import (
@@ -135,18 +132,13 @@ def _read_session_key() -> str:
     return key
 
 
-async def _within(seconds: float, work: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
-    try:
-        async with asyncio.timeout(seconds):
-            return await work
-    except TimeoutError:
-        raise ScraperError(
-            ErrorCode.TIMEOUT, f"No answer within the {seconds:g} s deadline."
-        ) from None
-
-
 def _execute(args: argparse.Namespace, secrets: Secrets, output: Output) -> dict[str, Any]:
     if args.command == Command.LOGIN:
+        # Imported here: `poll` over http, the common case, needs neither of them.
+        import asyncio
+
+        from .environment import import_browser_module
+
         login = import_browser_module("login")
         store = StateStore(args.state_dir)
         if args.headed:
@@ -173,8 +165,7 @@ def _execute(args: argparse.Namespace, secrets: Secrets, output: Output) -> dict
         session_key=key,
         deadline=Deadline(seconds),
     )
-    work = poll(run, args.org) if args.command == Command.POLL else check(run)
-    result = asyncio.run(_within(seconds, work))
+    result = poll(run, args.org) if args.command == Command.POLL else check(run)
     secrets.add(result.get("session_key"))
     return result
 

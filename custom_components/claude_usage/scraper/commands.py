@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
+import functools
 import json
 import logging
 from pathlib import Path
 from typing import Any, Protocol
 
 from .deadline import Deadline
-from .environment import import_browser_module
 from .errors import ScraperError
 from .parser import (
     organization_summary,
@@ -60,16 +60,32 @@ class Run:
         self.renewed_key: str | None = None
         """A new session key the server set during the run, when it differs from ours."""
 
-    async def execute(self, operation: Operation) -> dict[str, Any]:
+    def execute(self, operation: Operation) -> dict[str, Any]:
         """Run `operation` over http, the browser, or http then the browser once on a challenge."""
         if self.backend is not Backend.BROWSER:
             try:
-                return await self._with_transport("http", operation)
+                return _finish_without_loop(self._with_transport("http", operation))
             except ScraperError as err:
                 if err.code is not ErrorCode.BLOCKED or self.backend is Backend.HTTP:
                     raise
                 _LOGGER.info("Cloudflare challenged the http backend; trying the browser once")
-        return await self._with_transport("browser", operation)
+        return self._in_event_loop(self._with_transport("browser", operation))
+
+    def _in_event_loop(self, work: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+        """Run the browser path in asyncio, cut off at the run's deadline."""
+        import asyncio  # the http path never pays for asyncio's import
+
+        async def within() -> dict[str, Any]:
+            seconds = self.deadline.remaining()
+            try:
+                async with asyncio.timeout(seconds):
+                    return await work
+            except TimeoutError:
+                raise ScraperError(
+                    ErrorCode.TIMEOUT, f"No answer within the {self.deadline.seconds:g} s deadline."
+                ) from None
+
+        return asyncio.run(within())
 
     async def _with_transport(self, kind: str, operation: Operation) -> dict[str, Any]:
         saved = self.store.load()
@@ -77,7 +93,12 @@ class Run:
         if kind == "http":
             from .http_backend import HttpTransport as transport_class
         else:
-            transport_class = import_browser_module("browser_backend").BrowserTransport
+            from .environment import import_browser_module
+
+            transport_class = functools.partial(
+                import_browser_module("browser_backend").BrowserTransport,
+                state_dir=self.store.directory,
+            )
         async with transport_class(
             self.base_url, self.session_key, saved, self.deadline
         ) as transport:
@@ -106,11 +127,27 @@ def _parsed[T](parse: Callable[[Any], T], payload: object) -> T:
         raise
 
 
+def _finish_without_loop(work: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    """Run a coroutine that never suspends (the http path) to its end, without an event loop.
+
+    The http transport's methods are coroutines only to share the browser's interface; none of
+    them awaits anything that suspends, and importing asyncio alone costs about a third of a
+    whole http poll. libcurl's timeout and the command's watchdog bound the run instead.
+    """
+    try:
+        work.send(None)
+    except StopIteration as done:
+        result: dict[str, Any] = done.value
+        return result
+    work.close()
+    raise RuntimeError("the http path awaited something that suspends")
+
+
 def _now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-async def poll(run: Run, org_uuid: str | None) -> dict[str, Any]:
+def poll(run: Run, org_uuid: str | None) -> dict[str, Any]:
     """Read the chosen organization's usage."""
 
     async def operation(transport: Transport) -> dict[str, Any]:
@@ -134,13 +171,13 @@ async def poll(run: Run, org_uuid: str | None) -> dict[str, Any]:
             "extra_usage": usage["extra_usage"],
         }
 
-    result = await run.execute(operation)
+    result = run.execute(operation)
     if run.renewed_key:
         result["session_key"] = run.renewed_key
     return result
 
 
-async def check(run: Run) -> dict[str, Any]:
+def check(run: Run) -> dict[str, Any]:
     """Verify the session and list the account's organizations."""
 
     async def operation(transport: Transport) -> dict[str, Any]:
@@ -161,4 +198,4 @@ async def check(run: Run) -> dict[str, Any]:
             "organizations": organizations,
         }
 
-    return await run.execute(operation)
+    return run.execute(operation)
