@@ -625,6 +625,10 @@ _BROWSER_SCRIPT = textwrap.dedent(
         phone.close()
         page.get_by_label("Verification code").fill("000000" if code != "000000" else "111111")
         page.get_by_role("button", name="Verify email address").click()
+        # The error is written when the look-alike answers, after the click returns.
+        page.wait_for_function(
+            "document.querySelector('[data-testid=login-error]')?.textContent.trim()"
+        )
         out["error"] = page.get_by_test_id("login-error").inner_text()
         page.get_by_label("Verification code").fill(code)
         page.get_by_role("button", name="Verify email address").click()
