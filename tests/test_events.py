@@ -169,7 +169,9 @@ async def test_reload_fires_nothing(
     assert fired.events == []
     assert hass.states.get(SESSION_EVENT).state == last
 
-    # What was seen before the reload still counts: the next window fires.
+    # What was seen before the reload still counts: the next window fires. (The clock moves,
+    # as it does between real polls: an event's state is its time.)
+    freezer.tick(timedelta(minutes=5))
     lookalike.set_usage(_payload(1.0, RESETS + timedelta(hours=10)))
     await _poll(hass, mock_config_entry)
     assert [(entity, attrs["utilization"]) for entity, attrs in fired.events] == [
