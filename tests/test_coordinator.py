@@ -13,6 +13,7 @@ from homeassistant.const import CONF_SCAN_INTERVAL, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -24,6 +25,7 @@ from custom_components.claude_usage.const import (
     CONF_BACKEND,
     CONF_BASE_URL,
     CONF_ORGANIZATION,
+    CONF_SESSION_EXPIRES,
     CONF_SESSION_KEY,
     DOMAIN,
 )
@@ -39,6 +41,7 @@ from tests.lookalike import (
     TEAM_ORG_UUID,
     LookalikeServer,
 )
+from tests.lookalike.server import SESSION_MAX_AGE
 
 pytestmark = pytest.mark.usefixtures("no_leftover_processes", "private_config_dir")
 
@@ -158,6 +161,10 @@ async def test_renewed_session_key_saved_without_reload(
     assert new_key
     assert new_key != lookalike.session_key
     assert init_integration.data[CONF_SESSION_KEY] == new_key
+    # The new cookie's expiry replaces the old key's: 30 days from now, as claude.ai sets it.
+    expires = dt_util.parse_datetime(init_integration.data[CONF_SESSION_EXPIRES])
+    assert expires is not None
+    assert abs((expires - dt_util.utcnow()).total_seconds() - SESSION_MAX_AGE) < 120
     reload.assert_not_called()
     assert init_integration.runtime_data is coordinator
 

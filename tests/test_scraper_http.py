@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 import json
 from pathlib import Path
 import socket
@@ -40,6 +41,7 @@ from tests.lookalike import (
     LookalikeServer,
 )
 from tests.lookalike.payloads import usage_payload
+from tests.lookalike.server import SESSION_MAX_AGE
 from tests.scraper_process import run_scraper, scraper_argv
 
 
@@ -249,6 +251,9 @@ def test_rotated_key_is_reported_and_saved(lookalike: LookalikeServer, tmp_path:
     assert result["status"] == "ok"
     assert result["session_key"] == lookalike.rotated_session_key
     assert result["session_key"] != lookalike.session_key
+    # The renewed cookie's expiry comes with it: claude.ai's Max-Age of 30 days from now.
+    expires = datetime.fromisoformat(result["session_key_expires_at"])
+    assert abs(expires.timestamp() - time.time() - SESSION_MAX_AGE) < 120
     state_text = (state_dir / "state.json").read_text()
     assert lookalike.rotated_session_key in state_text
     assert "__cf_bm" in state_text

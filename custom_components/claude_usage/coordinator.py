@@ -230,14 +230,16 @@ class ClaudeUsageCoordinator(DataUpdateCoordinator[Usage]):
         await self._async_success()
         if usage.session_key and usage.session_key != session_key:
             # Saved without a reload: the update listener only reacts to options. The old
-            # key's expiry does not apply to the new one, whose own the poll does not report.
+            # key's expiry does not apply to the new one: the poll reports the new cookie's.
             LOGGER.debug("Claude.ai renewed the session key; saving it")
             self.hass.config_entries.async_update_entry(
                 entry,
                 data={
                     **entry.data,
                     CONF_SESSION_KEY: usage.session_key,
-                    CONF_SESSION_EXPIRES: None,
+                    CONF_SESSION_EXPIRES: expires.isoformat()
+                    if (expires := usage.session_key_expires_at)
+                    else None,
                 },
             )
         return usage

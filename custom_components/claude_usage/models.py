@@ -72,6 +72,7 @@ POLL_SCHEMA = vol.Schema(
         vol.Required("windows"): [WINDOW_SCHEMA],
         vol.Optional("extra_usage"): vol.Any(None, EXTRA_USAGE_SCHEMA),
         vol.Optional("session_key"): _OPTIONAL_STR,
+        vol.Optional("session_key_expires_at"): _OPTIONAL_TIMESTAMP,
     },
     extra=vol.ALLOW_EXTRA,
 )
@@ -157,6 +158,8 @@ class Usage:
     windows: dict[str, UsageWindow]
     extra_usage: ExtraUsage | None
     session_key: str | None
+    session_key_expires_at: datetime | None = None
+    """When the renewed `session_key`'s cookie expires, where claude.ai set one."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Usage:
@@ -189,6 +192,7 @@ class Usage:
                 currency=extra.get("currency"),
             ),
             session_key=data.get("session_key") or None,
+            session_key_expires_at=data.get("session_key_expires_at"),
         )
 
 

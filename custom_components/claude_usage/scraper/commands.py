@@ -58,6 +58,7 @@ class Run:
         self.session_key = session_key
         self.deadline = deadline
         self.renewed_key: str | None = None
+        self.renewed_key_expires_at: str | None = None
         """A new session key the server set during the run, when it differs from ours."""
 
     def execute(self, operation: Operation) -> dict[str, Any]:
@@ -111,8 +112,19 @@ class Run:
 
     def _save(self, state: SavedState) -> None:
         self.store.save(state)
-        renewed = next((c["value"] for c in state.cookies if c.get("name") == SESSION_COOKIE), None)
-        self.renewed_key = renewed if renewed and renewed != self.session_key else None
+        cookie = next((c for c in state.cookies if c.get("name") == SESSION_COOKIE), None)
+        renewed = cookie.get("value") if cookie else None
+        if cookie is None or not renewed or renewed == self.session_key:
+            self.renewed_key = self.renewed_key_expires_at = None
+            return
+        self.renewed_key = renewed
+        # Epoch seconds in the storage-state shape, -1 for a cookie without an expiry.
+        expires = cookie.get("expires")
+        self.renewed_key_expires_at = (
+            datetime.fromtimestamp(expires, UTC).isoformat()
+            if isinstance(expires, int | float) and expires > 0
+            else None
+        )
 
 
 def _parsed[T](parse: Callable[[Any], T], payload: object) -> T:
@@ -174,6 +186,8 @@ def poll(run: Run, org_uuid: str | None) -> dict[str, Any]:
     result = run.execute(operation)
     if run.renewed_key:
         result["session_key"] = run.renewed_key
+        # Optional, beside the renewed key: when the cookie claude.ai set with it expires.
+        result["session_key_expires_at"] = run.renewed_key_expires_at
     return result
 
 
