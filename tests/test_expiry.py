@@ -137,7 +137,11 @@ async def test_renewed_key_forgets_the_old_expiry(
     entry: MockConfigEntry,
     lookalike: LookalikeServer,
 ) -> None:
-    """A key claude.ai renews has an expiry of its own: the old one and its issue go."""
+    """A key claude.ai renews has an expiry of its own: it replaces the old one, whose issue goes.
+
+    The look-alike sets the renewed cookie for 30 days of its own (real) clock, which is far
+    past the frozen one here.
+    """
     freezer.move_to(EXPIRES - timedelta(days=2))
     await _setup(hass, entry, EXPIRES)
     assert _issue(hass, entry) is not None
@@ -145,9 +149,11 @@ async def test_renewed_key_forgets_the_old_expiry(
     await entry.runtime_data.async_refresh()
     await hass.async_block_till_done()
     assert entry.data[CONF_SESSION_KEY] == lookalike.rotated_session_key
-    assert entry.data[CONF_SESSION_EXPIRES] is None
+    renewed = dt_util.parse_datetime(entry.data[CONF_SESSION_EXPIRES])
+    assert renewed is not None
+    assert renewed > EXPIRES + timedelta(days=3)
     assert _issue(hass, entry) is None
-    assert hass.states.get(SENSOR).state == STATE_UNKNOWN
+    assert dt_util.parse_datetime(hass.states.get(SENSOR).state) == renewed.replace(microsecond=0)
 
 
 async def test_unload_withdraws_the_issue(
